@@ -1,0 +1,77 @@
+"""What an import kind is, and the registry that apps add their kinds to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from core.imports.columns import Column
+from core.imports.sql import Staging, UpsertResult
+
+
+@dataclass
+class LoadContext:
+    """What a kind's loader gets: the batch, who acts, and a place to put rows refused by SQL checks."""
+
+    batch_id: int
+    user_id: int | None
+    source: str
+    rejects: list[tuple[int, str, str, str]] = field(default_factory=list)  # (line, reason, column, detail)
+    linked: dict[str, int] = field(default_factory=dict)
+
+    def reject(self, staging: Staging, where: str, reason: str, column: str = "", detail_sql: str = "''") -> int:
+        taken = staging.take_rejects(where, reason, column, detail_sql)
+        self.rejects.extend(taken)
+        return len(taken)
+
+
+class ImportKind:
+    """One kind of file from contracts.md.
+
+    Subclasses give ``name``, ``columns``, ``key`` (column names) and ``load``, which moves the
+    validated rows from the staging table into the real tables set-based and returns the counts.
+    ``check`` may add vectorised cross-column checks (e.g. sex against the identity number).
+    """
+
+    name: str = ""
+    label: str = ""
+    columns: tuple[Column, ...] = ()
+    key: tuple[str, ...] = ()
+    staging_extra: tuple[tuple[str, str], ...] = (("_target_id", "bigint"), ("_action", "text"))
+
+    def check(self, table: pa.Table, reasons: np.ndarray, columns: np.ndarray, details: np.ndarray) -> None:
+        """Vectorised checks across columns; set reasons[i] (and columns/details) for bad rows."""
+
+    def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
+        raise NotImplementedError
+
+    def after_load(self, ctx: LoadContext) -> None:
+        """Refresh what depends on the loaded rows (e.g. counts), inside the same transaction."""
+
+    @property
+    def required(self) -> list[Column]:
+        return [c for c in self.columns if c.required]
+
+
+_REGISTRY: dict[str, ImportKind] = {}
+
+
+def register(kind_class: type[ImportKind]) -> type[ImportKind]:
+    kind = kind_class()
+    _REGISTRY[kind.name] = kind
+    return kind_class
+
+
+def get_kind(name: str) -> ImportKind | None:
+    return _REGISTRY.get(name)
+
+
+def all_kinds() -> dict[str, ImportKind]:
+    return dict(sorted(_REGISTRY.items()))
+
+
+# Functions run after every successful import, inside its transaction (e.g. refreshing the
+# drill-down counts). Apps add theirs in AppConfig.ready; core does not import them.
+AFTER_IMPORT_HOOKS: list = []

@@ -1,0 +1,167 @@
+"""Turn an uploaded file into a table of strings: CSV (UTF-8, UTF-8 with BOM, GB18030) or XLSX.
+
+contracts.md, Common rules: one header row, free column order, first sheet of a workbook.
+Every cell comes back as a string (empty for missing) so that validation sees exactly what the
+sender wrote; malformed CSV lines are returned separately, whole, to be kept as rejects.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from core.imports import errors
+
+XLSX_MAGIC = b"PK\x03\x04"
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class RawTable:
+    headers: list[str]
+    columns: list[pa.Array]  # one string array per header, no nulls
+    line_numbers: pa.Array  # the file line (CSV) or sheet row (XLSX) of each data row
+    malformed: list[tuple[int, str]] = field(default_factory=list)  # (line, text) of unreadable rows
+    encoding: str = "utf-8"
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.line_numbers)
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """The text and the encoding it was in: UTF-8 (BOM or not), else GB18030 as Excel saves it."""
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM) :]
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise errors.ImportFileError(errors.UNREADABLE_ENCODING) from exc
+
+
+def read_table(data: bytes, filename: str = "") -> RawTable:
+    if not data.strip():
+        raise errors.ImportFileError(errors.EMPTY_FILE)
+    if data.startswith(XLSX_MAGIC) or filename.lower().endswith((".xlsx", ".xlsm")):
+        return _read_xlsx(data)
+    return _read_csv(data)
+
+
+def _check_headers(headers: list[str]) -> list[str]:
+    cleaned = [h.strip() for h in headers]
+    if not any(cleaned):
+        raise errors.ImportFileError(errors.NO_HEADER)
+    seen: set[str] = set()
+    for header in cleaned:
+        folded = header.lower()
+        if folded in seen:
+            raise errors.ImportFileError(errors.DUPLICATE_HEADER, column=header)
+        seen.add(folded)
+    return cleaned
+
+
+def _read_csv(data: bytes) -> RawTable:
+    text, encoding = decode_text(data)
+    header_line = text.split("\n", 1)[0].rstrip("\r")
+    headers = _check_headers(next(csv.reader([header_line])) if header_line else [])
+    utf8 = text.encode("utf-8") if encoding != "utf-8" or data.startswith(UTF8_BOM) else data
+
+    malformed: list[tuple[int, str]] = []
+    blank_lines: list[int] = []
+
+    def keep_invalid(row) -> str:
+        # every physical line is a row or lands here (empty lines are not ignored) so that the line
+        # number of each row stays exact; values spanning lines are therefore malformed rows.
+        (malformed.append((row.number, row.text)) if row.text.strip() else blank_lines.append(row.number))
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pacsv.ReadOptions(
+                column_names=[f"c{i}" for i in range(len(headers))], skip_rows=1, block_size=1 << 24, use_threads=False
+            ),
+            parse_options=pacsv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=keep_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"c{i}": pa.string() for i in range(len(headers))},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise errors.ImportFileError(errors.UNREADABLE_CSV, error=str(exc)) from exc
+    columns = [table.column(i).combine_chunks() for i in range(len(headers))]
+    lines = _line_numbers(table.num_rows, [n for n, _ in malformed] + blank_lines)
+    keep = _not_blank(columns)
+    if keep is not None:
+        columns = [c.filter(keep) for c in columns]
+        lines = lines.filter(keep)
+    return RawTable(headers, columns, lines, malformed, encoding)
+
+
+def _not_blank(columns: list[pa.Array]):
+    """Mask of rows with any non-empty cell, or None when no row is blank."""
+    import pyarrow.compute as pc
+
+    if not columns:
+        return None
+    any_value = pc.not_equal(columns[0], "")
+    for column in columns[1:]:
+        any_value = pc.or_(any_value, pc.not_equal(column, ""))
+    return None if pc.all(any_value).as_py() else any_value
+
+
+def _line_numbers(num_rows: int, skipped_lines: list[int]) -> pa.Array:
+    """The file line of each parsed row: line 1 is the header, skipped lines leave gaps."""
+    skipped = np.array(skipped_lines, dtype=np.int64)
+    lines = np.arange(2, num_rows + 2 + len(skipped), dtype=np.int64)
+    if len(skipped):
+        lines = lines[~np.isin(lines, skipped)]
+    return pa.array(lines[:num_rows])
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep="T", timespec="seconds") if value.time() != dt.time(0) else value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(data: bytes) -> RawTable:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types for every kind of damage
+        raise errors.ImportFileError(errors.UNREADABLE_XLSX, error=str(exc)) from exc
+    if not rows:
+        raise errors.ImportFileError(errors.EMPTY_FILE)
+    headers = _check_headers([_cell_text(v) for v in rows[0]])
+    width = len(headers)
+    body, line_numbers = [], []
+    for index, row in enumerate(rows[1:], start=2):
+        cells = [_cell_text(v).strip() for v in row[:width]]
+        if not any(cells):
+            continue
+        body.append(cells + [""] * (width - len(cells)))
+        line_numbers.append(index)
+    columns = [pa.array([r[i] for r in body], type=pa.string()) for i in range(width)]
+    return RawTable(headers, columns, pa.array(line_numbers, type=pa.int64()), [], "xlsx")

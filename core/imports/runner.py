@@ -1,0 +1,355 @@
+"""Run one import: read, validate column by column, stage, load set-based, keep every reject.
+
+contracts.md, Common rules. The whole load runs in one transaction: a file that cannot be read
+changes nothing, and a crash part-way leaves the database as it was (the batch row, written
+outside that transaction, says the import failed and why).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.audit import acting_as
+from core.choices import ImportStatus, RejectStatus
+from core.imports import errors
+from core.imports.kinds import AFTER_IMPORT_HOOKS, ImportKind, LoadContext, all_kinds, get_kind
+from core.imports.reader import RawTable, read_table
+from core.imports.sql import Staging
+from core.models import ImportBatch, ImportRejection
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Validated:
+    table: pa.Table  # accepted rows, parsed, with _line and _extra
+    rejects: list[tuple[int, str, str, str]]  # (line, reason, column, detail)
+    raw_rows: dict[int, dict]  # line -> the row as sent, for rejected rows only
+
+
+def resolve_kind(name: str) -> ImportKind:
+    kind = get_kind(name)
+    if kind is None:
+        raise errors.ImportFileError(errors.UNKNOWN_KIND, kind=name, known=", ".join(all_kinds()))
+    return kind
+
+
+def _header_map(kind: ImportKind, raw: RawTable) -> tuple[dict[str, int], list[int]]:
+    """Column name -> header index, and the indexes of headers the kind does not know."""
+    mapping: dict[str, int] = {}
+    for column in kind.columns:
+        for index, header in enumerate(raw.headers):
+            if column.matches(header):
+                mapping[column.name] = index
+                break
+    missing = [f"{c.name} [{c.zh}]" for c in kind.required if c.name not in mapping]
+    if missing:
+        raise errors.ImportFileError(errors.MISSING_COLUMNS, columns=", ".join(missing), kind=kind.name)
+    extra = [i for i in range(len(raw.headers)) if i not in mapping.values() and raw.headers[i]]
+    return mapping, extra
+
+
+def validate(kind: ImportKind, raw: RawTable) -> Validated:
+    """Parse every column vectorised; the first problem of a row becomes its reject reason."""
+    mapping, extra_indexes = _header_map(kind, raw)
+    n = raw.num_rows
+    reasons = np.full(n, "", dtype=object)
+    bad_columns = np.full(n, "", dtype=object)
+    details = np.full(n, "", dtype=object)
+    parsed: dict[str, pa.Array] = {}
+    for column in kind.columns:
+        if column.name in mapping:
+            values = pc.utf8_trim_whitespace(raw.columns[mapping[column.name]])
+        else:
+            values = pa.array([""] * n, type=pa.string())
+        empty = pc.equal(values, "").to_numpy(zero_copy_only=False)
+        if column.required:
+            newly = empty & (reasons == "")
+            reasons[newly], bad_columns[newly] = "missing_required", column.name
+        result = column.parser.parse(values)
+        problem = (result.reasons != "") & ~empty & (reasons == "")
+        if problem.any():
+            reasons[problem], bad_columns[problem] = result.reasons[problem], column.name
+            details[problem] = [str(v)[:80] for v in values.filter(pa.array(problem)).to_pylist()]
+        parsed[column.name] = pc.if_else(pa.array(empty), pa.nulls(n, result.values.type), result.values)
+    table = pa.table(parsed)
+    kind.check(table, reasons, bad_columns, details)
+    _reject_duplicate_keys(kind, table, raw.line_numbers.to_numpy(), reasons, details)
+
+    ok = reasons == ""
+    ok_mask = pa.array(ok)
+    table = table.filter(ok_mask).append_column("_line", raw.line_numbers.filter(ok_mask))
+    table = table.append_column("_extra", _extra_json(raw, extra_indexes, ok_mask))
+
+    rejects, raw_rows = [], {}
+    bad_index = np.flatnonzero(~ok)
+    if len(bad_index):
+        lines = raw.line_numbers.to_numpy()[bad_index]
+        bad_take = pa.array(bad_index)
+        cells = [pc.take(col, bad_take).to_pylist() for col in raw.columns]
+        for j, i in enumerate(bad_index):
+            line = int(lines[j])
+            rejects.append((line, reasons[i], bad_columns[i], details[i]))
+            raw_rows[line] = {h: cells[c][j] for c, h in enumerate(raw.headers)}
+    for line, text in raw.malformed:
+        rejects.append((line, "malformed_row", "", text[:80]))
+        raw_rows[line] = {"_text": text}
+    return Validated(table, rejects, raw_rows)
+
+
+def _reject_duplicate_keys(kind, table: pa.Table, lines: np.ndarray, reasons: np.ndarray, details: np.ndarray) -> None:
+    """contracts.md, Idempotency: a key twice in one file keeps the first row and refuses the others."""
+    if not kind.key:
+        return
+    complete = reasons == ""
+    for name in kind.key:  # rows without a full key are matched later, not compared here
+        complete &= pc.is_valid(table.column(name)).to_numpy(zero_copy_only=False)
+    candidates = np.flatnonzero(complete)
+    if len(candidates) < 2:
+        return
+    keyed = pa.table({k: table.column(k) for k in kind.key}).take(pa.array(candidates))
+    composite = keyed.column(0).cast(pa.string())
+    for name in kind.key[1:]:
+        composite = pc.binary_join_element_wise(composite, keyed.column(name).cast(pa.string()), "\x1f")
+    values = composite.to_numpy(zero_copy_only=False).astype(str)
+    _, first_index, inverse = np.unique(values, return_index=True, return_inverse=True)
+    duplicate = np.arange(len(values)) != first_index[inverse]
+    if duplicate.any():
+        rows = candidates[duplicate]
+        reasons[rows] = "duplicate_key_in_file"
+        details[rows] = lines[candidates[first_index[inverse[duplicate]]]].astype(str)
+
+
+def _extra_json(raw: RawTable, extra_indexes: list[int], ok_mask: pa.Array) -> pa.Array:
+    """Unknown columns are kept, per row, as a JSON object (contracts.md: not an error)."""
+    count = pc.sum(pc.cast(ok_mask, pa.int64())).as_py() or 0
+    if not extra_indexes:
+        return pa.array(["{}"] * count, type=pa.string())
+    headers = [raw.headers[i] for i in extra_indexes]
+    cols = [raw.columns[i].filter(ok_mask).to_pylist() for i in extra_indexes]
+    return pa.array(
+        [json.dumps(dict(zip(headers, row, strict=True)), ensure_ascii=False) for row in zip(*cols, strict=True)],
+        type=pa.string(),
+    )
+
+
+def run_import(
+    kind_name: str,
+    data: bytes,
+    *,
+    filename: str = "",
+    user=None,
+    source: str = "system",
+) -> ImportBatch:
+    """Import one file. Raises ImportFileError (and records a failed batch) when it is unusable."""
+
+    def read() -> RawTable:
+        if len(data) > settings.LINLI_MAX_UPLOAD_BYTES:
+            raise errors.ImportFileError(errors.TOO_LARGE, size=len(data), limit=settings.LINLI_MAX_UPLOAD_BYTES)
+        return read_table(data, filename)
+
+    return _run(
+        kind_name,
+        read,
+        filename=filename,
+        sha=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        user=user,
+        source=source,
+    )
+
+
+def run_import_rows(
+    kind_name: str, rows: list[dict], *, user=None, source: str = "api", label: str = ""
+) -> ImportBatch:
+    """Import records given as dicts (pushed through the API, or resubmitted rejects)."""
+
+    def read() -> RawTable:
+        return table_from_rows(rows)
+
+    payload = json.dumps(rows, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return _run(
+        kind_name,
+        read,
+        filename=label,
+        sha=hashlib.sha256(payload).hexdigest(),
+        size=len(payload),
+        user=user,
+        source=source,
+    )
+
+
+def table_from_rows(rows: list[dict]) -> RawTable:
+    if not rows:
+        raise errors.ImportFileError(errors.EMPTY_FILE)
+    headers: list[str] = []
+    for row in rows:
+        headers.extend(h for h in row if h not in headers and not h.startswith("_"))
+    columns = [
+        pa.array(["" if row.get(h) is None else str(row.get(h)) for row in rows], type=pa.string()) for h in headers
+    ]
+    return RawTable(headers, columns, pa.array(range(1, len(rows) + 1), type=pa.int64()))
+
+
+def _run(kind_name: str, read, *, filename: str, sha: str, size: int, user, source: str) -> ImportBatch:
+    batch = ImportBatch.objects.create(
+        kind=kind_name,
+        filename=filename[:255],
+        sha256=sha,
+        size_bytes=size,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        source=source,
+        status=ImportStatus.RUNNING,
+    )
+    try:
+        kind = resolve_kind(kind_name)
+        raw = read()
+        validated = validate(kind, raw)
+        with acting_as(user, source, batch_id=batch.pk), transaction.atomic():
+            ctx = LoadContext(batch_id=batch.pk, user_id=batch.user_id, source=source)
+            counts = _load(kind, ctx, validated.table)
+            rejects = validated.rejects + ctx.rejects
+            raw_rows = dict(validated.raw_rows)
+            if ctx.rejects:
+                raw_rows.update(_rows_as_sent(raw, [line for line, *_ in ctx.rejects]))
+            _store_rejects(batch, kind, rejects, raw_rows)
+            batch.rows = raw.num_rows + len(raw.malformed)
+            batch.inserted, batch.updated, batch.unchanged = counts.inserted, counts.updated, counts.unchanged
+            batch.rejected = _count_reasons(rejects)
+            batch.linked = ctx.linked
+            batch.status = ImportStatus.DONE
+            batch.finished_at = timezone.now()
+            batch.save()
+    except errors.ImportFileError as exc:
+        _fail(batch, str(exc))
+        raise
+    except Exception as exc:
+        log.exception("import %s failed", batch.pk)
+        _fail(batch, f"{type(exc).__name__}: {exc}")
+        raise
+    return batch
+
+
+def _fail(batch: ImportBatch, message: str) -> None:
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportStatus.FAILED, error=message[:4000], finished_at=timezone.now()
+    )
+    batch.refresh_from_db()
+
+
+def _load(kind: ImportKind, ctx: LoadContext, table: pa.Table):
+    staging = Staging.create(f"stage_{kind.name}", table, kind.staging_extra)
+    try:
+        counts = kind.load(ctx, staging)
+        _supersede_open_rejects(kind, staging)
+        kind.after_load(ctx)
+        for hook in AFTER_IMPORT_HOOKS:
+            hook(kind.name)
+        return counts
+    finally:
+        staging.drop()
+
+
+def _supersede_open_rejects(kind: ImportKind, staging: Staging) -> None:
+    """A row accepted now closes the open rejects that carried the same key earlier.
+
+    Not duplicates within a file: their key was accepted from the first row all along, so only a
+    person can close them (dismiss or resubmit).
+    """
+    if len(kind.key) != 1:
+        return
+    from core.imports.sql import execute, q
+
+    execute(
+        f"UPDATE core_importrejection SET status = %s, resolved_at = %s WHERE kind = %s AND status = %s "
+        f"AND reason <> 'duplicate_key_in_file' "
+        f"AND key_value IN (SELECT CAST({q(kind.key[0])} AS text) FROM {q(staging.name)})",
+        [RejectStatus.SUPERSEDED, timezone.now(), kind.name, RejectStatus.OPEN],
+    )
+
+
+def _rows_as_sent(raw: RawTable, lines: list[int]) -> dict[int, dict]:
+    wanted = pa.array(lines, type=pa.int64())
+    mask = pc.is_in(raw.line_numbers, value_set=wanted)
+    found_lines = raw.line_numbers.filter(mask).to_pylist()
+    cells = [col.filter(mask).to_pylist() for col in raw.columns]
+    return {line: {h: cells[c][j] for c, h in enumerate(raw.headers)} for j, line in enumerate(found_lines)}
+
+
+def _count_reasons(rejects) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for _, reason, *_rest in rejects:
+        counts[reason] = counts.get(reason, 0) + 1
+    return counts
+
+
+def _row_hash(kind: str, row: dict) -> str:
+    return hashlib.sha256((kind + json.dumps(row, sort_keys=True, ensure_ascii=False)).encode()).hexdigest()
+
+
+def _key_value(kind: ImportKind, row: dict) -> str:
+    if len(kind.key) != 1:
+        return ""
+    column = next(c for c in kind.columns if c.name == kind.key[0])
+    for header, value in row.items():
+        if column.matches(header):
+            return str(value).strip()[:120]
+    return ""
+
+
+def _store_rejects(batch: ImportBatch, kind: ImportKind, rejects, raw_rows: dict[int, dict]) -> None:
+    """Keep every refused row; the same row refused again is counted, not stored twice."""
+    if not rejects:
+        return
+    entries = []
+    for line, reason, column, detail in rejects:
+        row = raw_rows.get(line, {})
+        entries.append((line, reason, column, detail, row, _row_hash(kind.name, row)))
+    hashes = [e[5] for e in entries]
+    known: set[str] = set()
+    added: set[str] = set()
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start : start + 500]
+        seen = ImportRejection.objects.filter(kind=kind.name, status=RejectStatus.OPEN, row_hash__in=chunk)
+        known.update(seen.values_list("row_hash", flat=True))
+        seen.update(times_seen=F("times_seen") + 1, last_batch=batch)
+    ImportRejection.objects.bulk_create(
+        [
+            ImportRejection(
+                batch=batch,
+                last_batch=batch,
+                kind=kind.name,
+                row_number=line,
+                reason=reason,
+                column=column,
+                detail=detail[:300],
+                key_value=_key_value(kind, row),
+                data=row,
+                row_hash=row_hash,
+            )
+            for line, reason, column, detail, row, row_hash in entries
+            if row_hash not in known and not (row_hash in added or added.add(row_hash))
+        ],
+        batch_size=1000,
+    )
+
+
+def resubmit_rejection(rejection: ImportRejection, corrected: dict, user) -> ImportBatch:
+    """Run a corrected rejected row through the same import; close the reject when it is accepted."""
+    batch = run_import_rows(rejection.kind, [corrected], user=user, source="web", label=f"reject #{rejection.pk}")
+    if not batch.rejected:
+        ImportRejection.objects.filter(pk=rejection.pk).update(
+            status=RejectStatus.RESOLVED, resolved_at=timezone.now(), resolved_by=user
+        )
+    return batch

@@ -1,0 +1,54 @@
+"""What each staff role may do: one table, turned into Django permission groups.
+
+Jurisdiction (which records) comes from assignments (core.scoping); these permissions say what a
+role may do with the records it can see. Identity numbers are masked for everyone by default;
+``people.view_full_identity`` lets a role reveal one, and every reveal is read-logged.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+
+from core.choices import StaffRole
+
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    StaffRole.CITY_COMMAND: ("core.see_whole_city", "core.run_imports"),
+    StaffRole.DISTRICT: ("core.run_imports",),
+    StaffRole.STREET: ("core.run_imports",),
+    StaffRole.COMMUNITY_WORKER: ("people.view_full_identity", "core.run_imports"),
+    StaffRole.GRID_WORKER: ("people.view_full_identity",),
+    StaffRole.CADRE: (),
+    StaffRole.CDC_EPIDEMIOLOGIST: ("core.see_whole_city", "people.view_full_identity"),
+    StaffRole.HOSPITAL_LIAISON: ("core.run_imports",),
+    StaffRole.ADMINISTRATOR: (
+        "core.see_whole_city",
+        "core.view_audit",
+        "core.run_imports",
+        "people.view_full_identity",
+    ),
+}
+
+
+def group_name(role: str) -> str:
+    return f"role:{role}"
+
+
+def ensure_role_groups() -> dict[str, Group]:
+    """Create or update one group per role with exactly the permissions of ROLE_PERMISSIONS."""
+    groups = {}
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=group_name(role))
+        wanted = []
+        for dotted in perms:
+            app_label, codename = dotted.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
+        groups[role] = group
+    return groups
+
+
+def grant_role(user, role: str) -> None:
+    group, _ = Group.objects.get_or_create(name=group_name(role))
+    if not group.permissions.exists():
+        group = ensure_role_groups()[role]
+    user.groups.add(group)

@@ -1,0 +1,135 @@
+"""Person search, resident profile (with audited reveal of identity), key-group ledgers."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from core.audit import log_reads
+from core.choices import ReadAction
+from core.models import ChangeLog
+from core.scoping import get_scoped_or_404
+from people.choices import KeyGroup, ResidenceType
+from people.exports import ledger_workbook
+from people.models import Resident
+from people.services import LedgerFilter, group_counts, ledger_queryset, parse_node, search_queryset
+
+SEARCH_LIMIT = 50
+
+
+@login_required
+def search(request):
+    text = request.GET.get("q", "").strip()
+    results, method, more = [], "", False
+    if text:
+        method, qs = search_queryset(request.user, text)
+        results = list(qs.select_related("compound", "building", "household")[: SEARCH_LIMIT + 1])
+        more = len(results) > SEARCH_LIMIT
+        results = results[:SEARCH_LIMIT]
+        log_reads(request.user, ReadAction.SEARCH, Resident, [r.pk for r in results])
+    return render(request, "people/search.html", {"q": text, "results": results, "method": method, "more": more})
+
+
+def _profile(request, pk: int, reveal: bool):
+    resident = get_scoped_or_404(
+        request.user,
+        Resident.objects.select_related("household", "building", "compound", "grid", "community", "street", "district"),
+        pk=pk,
+    )
+    log_reads(request.user, ReadAction.FULL_IDENTITY if reveal else ReadAction.VIEW, Resident, [resident.pk])
+    housemates = (
+        list(Resident.objects.filter(household_id=resident.household_id).exclude(pk=resident.pk).order_by("birth_date"))
+        if resident.household_id
+        else []
+    )
+    return render(
+        request,
+        "people/resident.html",
+        {
+            "r": resident,
+            "reveal": reveal,
+            "age": resident.age_on(timezone.localdate()),
+            "housemates": housemates,
+            "key_groups": list(resident.key_groups.all().order_by("group", "source")),
+            "history": list(ChangeLog.objects.filter(model="people.resident", object_id=resident.pk)[:50]),
+            "can_reveal": request.user.has_perm("people.view_full_identity"),
+        },
+    )
+
+
+@login_required
+def resident_detail(request, pk: int):
+    return _profile(request, pk, reveal=False)
+
+
+@login_required
+@require_POST
+def resident_reveal(request, pk: int):
+    """Show the full identity and phone numbers once; the reveal is read-logged as such."""
+    if not request.user.has_perm("people.view_full_identity"):
+        raise PermissionDenied
+    return _profile(request, pk, reveal=True)
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@login_required
+def ledgers(request):
+    node = parse_node(request.GET.get("node"))
+    counts = group_counts(request.user, node)
+    groups = [(value, label, counts.get(value, 0)) for value, label in KeyGroup.choices]
+    return render(request, "people/ledgers.html", {"groups": groups, "node": request.GET.get("node", "")})
+
+
+@login_required
+def ledger(request, group: str):
+    if group not in KeyGroup.values:
+        from django.http import Http404
+
+        raise Http404(group)
+    f = LedgerFilter(
+        group=group,
+        node=parse_node(request.GET.get("node")),
+        sex=request.GET.get("sex", ""),
+        age_min=_int(request.GET.get("age_min")),
+        age_max=_int(request.GET.get("age_max")),
+        residence_type=request.GET.get("residence_type", "")
+        if request.GET.get("residence_type") in ResidenceType.values
+        else "",
+    )
+    qs = ledger_queryset(request.user, f)
+    label = str(KeyGroup(group).label)
+    if request.GET.get("format") == "xlsx":
+        content = ledger_workbook(request.user, qs, label)
+        response = HttpResponse(
+            content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="ledger-{group}-{stamp}.xlsx"'
+        return response
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    log_reads(request.user, ReadAction.LIST, Resident, [r.pk for r in page.object_list])
+    query = request.GET.copy()
+    query.pop("page", None)
+    today = timezone.localdate()
+    return render(
+        request,
+        "people/ledger.html",
+        {
+            "group": group,
+            "label": label,
+            "page": page,
+            "f": f,
+            "rows": [(r, r.age_on(today)) for r in page.object_list],
+            "query": query.urlencode(),
+            "residence_types": ResidenceType.choices,
+            "node": request.GET.get("node", ""),
+        },
+    )
