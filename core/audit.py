@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db import connection, models
+from django.db.models import F
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
 
@@ -156,23 +157,15 @@ def log_reads_of_queryset(user, action: ReadAction | str, queryset: models.Query
     from core.models import ReadLog
 
     actor = current_actor()
-    id_sql, id_params = queryset.order_by().values("pk").query.sql_with_params()
-    table = ReadLog._meta.db_table
+    ids = queryset.order_by().annotate(read_id=F("pk")).values("read_id")
+    id_sql, id_params = ids.query.sql_with_params()
     sql = (
-        f"INSERT INTO {table} (at, user_id, action, model, object_id, path, ip) "
-        f"SELECT %s, %s, %s, %s, ids.pk, %s, %s FROM ({id_sql}) AS ids"
+        f"INSERT INTO {ReadLog._meta.db_table} (at, user_id, action, model, object_id, path, ip) "
+        f"SELECT %s, %s, %s, %s, ids.read_id, %s, %s FROM ({id_sql}) AS ids"
     )
-    # the inner query names its column after the model's pk column; alias it to `pk`
-    pk_column = queryset.model._meta.pk.column
-    sql = sql.replace("ids.pk", f"ids.{connection.ops.quote_name(pk_column)}")
     params = [
-        timezone.now(),
-        getattr(user, "pk", None),
-        str(action),
-        queryset.model._meta.label_lower,
-        actor.path,
-        actor.ip,
-        *id_params,
+        timezone.now(), getattr(user, "pk", None), str(action), queryset.model._meta.label_lower,
+        actor.path, actor.ip, *id_params,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -77,14 +77,14 @@ def list_divisions(request, level: str | None = None, parent: int | None = None)
 @router.get("/divisions/{division_id}", response=DivisionOut)
 def get_division(request, division_id: int):
     d = get_scoped_or_404(request.user, Division.objects.all(), pk=division_id)
-    own = counts_for(d.level, [0 if d.level == "city" else d.pk])
+    own = counts_for(d.level, [d.pk])
     if d.level == "grid":
         kids, kid_level = list(restrict(request.user, Compound.objects.filter(grid=d))), "compound"
     else:
         kids = list(restrict(request.user, Division.objects.filter(parent=d)).order_by("code"))
         kid_level = kids[0].level if kids else "district"
     kid_counts = counts_for(kid_level, [k.pk for k in kids])
-    node = _node(d, d.level, {d.pk: own.get(0 if d.level == "city" else d.pk)})
+    node = _node(d, d.level, own)
     return {**node, "parent_id": d.parent_id, "children": [_node(k, kid_level, kid_counts) for k in kids]}
 
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.choices import StaffRole
 from core.models import ChangeLoggedModel, TimeStampedModel
-from geo.choices import DEFAULT_DWELL_MINUTES, DivisionLevel, VenueKind
+from geo.choices import DEFAULT_DWELL_MINUTES, LEVEL_ORDER, DivisionLevel, VenueKind
 
 
 def _ancestor(name: str, verbose: str, to: str = "geo.Division") -> models.ForeignKey:
@@ -61,11 +61,12 @@ class Division(ChangeLoggedModel):
             setattr(self, f"{parent.level}_id", parent.pk)
 
     def ancestors(self) -> list[Division]:
-        chain, node = [], self.parent
-        while node is not None:
-            chain.append(node)
-            node = node.parent
-        return list(reversed(chain))
+        """City first, down to the parent, in one query through the denormalised ancestors."""
+        if self.parent_id is None:
+            return []
+        ids = {i for i in (self.district_id, self.street_id, self.community_id, self.parent_id) if i}
+        nodes = Division.objects.filter(models.Q(pk__in=ids) | models.Q(level=DivisionLevel.CITY))
+        return sorted(nodes, key=lambda d: LEVEL_ORDER.index(d.level))
 
 
 class Compound(ChangeLoggedModel):

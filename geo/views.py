@@ -62,9 +62,7 @@ def _crumbs(user, node) -> list[tuple[Division, bool]]:
 @login_required
 def division_detail(request, pk: int):
     division = get_scoped_or_404(request.user, Division.objects.select_related("parent"), pk=pk)
-    totals = NodeCount.objects.filter(
-        level=division.level, node_id=0 if division.level == "city" else division.pk
-    ).first()
+    totals = NodeCount.objects.filter(level=division.level, node_id=division.pk).first()
     if division.level == "grid":
         children = _rows(list(restrict(request.user, Compound.objects.filter(grid=division))), "compound")
         child_kind = "compound"

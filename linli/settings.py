@@ -144,6 +144,7 @@ TIME_ZONE = "Asia/Shanghai"  # store UTC, show Asia/Shanghai
 
 STATIC_URL = "static/"
 STATIC_ROOT = LINLI_HOME / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "linli" / "static"]
 # Embedded mode serves static files straight from the source tree; production runs collectstatic.
 WHITENOISE_USE_FINDERS = not _env_bool("LINLI_COLLECTED_STATIC", False)

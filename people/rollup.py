@@ -36,7 +36,8 @@ def refresh_counts() -> None:
         execute(f"DELETE FROM {table}")
         execute(
             f"INSERT INTO {table} (level, node_id, residents, households, refreshed_at, {', '.join(GROUPS)}) "
-            f"SELECT 'city', 0, COUNT(*), COUNT(DISTINCT household_id), %s, {zeros} FROM people_resident",
+            f"SELECT 'city', COALESCE((SELECT MIN(id) FROM geo_division WHERE level = 'city'), 0), "
+            f"COUNT(*), COUNT(DISTINCT household_id), %s, {zeros} FROM people_resident",
             [now],
         )
         execute(

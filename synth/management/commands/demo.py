@@ -1,0 +1,39 @@
+"""``linli demo [--no-serve]``: migrate, generate and import a demo city, create demo staff, serve."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+
+from people.models import Resident
+from synth.demo import create_demo_staff, import_city, logins_path
+
+
+class Command(BaseCommand):
+    help = "Set up the embedded demo city (about 20,000 residents) and serve it on 127.0.0.1:8000."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-serve", action="store_true", help="set up only, do not start the server")
+        parser.add_argument("--residents", type=int, default=20000)
+        parser.add_argument("--seed", type=int, default=2020)
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="address to serve on")
+
+    def handle(self, *args, no_serve: bool, residents: int, seed: int, addr: str, **options):
+        started = time.perf_counter()
+        call_command("migrate", interactive=False, verbosity=0)
+        if Resident.objects.exists():
+            self.stdout.write(_("The demo city is already loaded; keeping it."))
+        else:
+            self.stdout.write(_("Generating and importing a city of %(n)s residents…") % {"n": f"{residents:,}"})
+            import_city(residents, seed, log=self.stdout.write)
+        logins = create_demo_staff(logins_path())
+        self.stdout.write(_("Ready in %(s).1f s. Demo logins (also in %(file)s):")
+                          % {"s": time.perf_counter() - started, "file": logins_path()})
+        for login in logins:
+            self.stdout.write(f"  {login.username:<10} {login.password:<14} {login.role} — {login.node}")
+        if not no_serve:
+            self.stdout.write(_("Serving on http://%(addr)s/ (Ctrl-C stops)") % {"addr": addr})
+            call_command("runserver", addr, use_reloader=False)
