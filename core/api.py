@@ -10,8 +10,9 @@ from ninja.files import UploadedFile
 
 from core.imports.errors import ImportFileError
 from core.imports.reasons import reason_sentence
-from core.imports.runner import run_import, run_import_rows
-from core.models import ImportBatch
+from core.choices import RejectStatus
+from core.imports.runner import resubmit_rejection, run_import, run_import_rows
+from core.models import ImportBatch, ImportRejection
 
 router = Router(tags=["imports"])
 MAX_PUSHED_RECORDS = 10_000
@@ -118,3 +119,20 @@ def import_rejects(request, batch_id: int, offset: int = 0, limit: int = 100):
         }
         for r in rows
     ]
+
+
+class ResubmitIn(Schema):
+    data: dict[str, str]
+
+
+@router.post("/imports/rejects/{reject_id}/resubmit", response={200: SummaryOut, 400: dict, 409: dict})
+def resubmit(request, reject_id: int, payload: ResubmitIn):
+    """Send a corrected rejected row through the same import; the reject closes when it is accepted."""
+    _require(request, "core.run_imports")
+    reject = get_object_or_404(ImportRejection.objects.filter(batch__in=_visible(request)), pk=reject_id)
+    if reject.status != RejectStatus.OPEN:
+        return 409, {"error": f"reject is {reject.status}"}
+    try:
+        return resubmit_rejection(reject, payload.data, request.user).summary()
+    except ImportFileError as exc:
+        return 400, {"error": str(exc)}

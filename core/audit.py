@@ -164,8 +164,13 @@ def log_reads_of_queryset(user, action: ReadAction | str, queryset: models.Query
         f"SELECT %s, %s, %s, %s, ids.read_id, %s, %s FROM ({id_sql}) AS ids"
     )
     params = [
-        timezone.now(), getattr(user, "pk", None), str(action), queryset.model._meta.label_lower,
-        actor.path, actor.ip, *id_params,
+        timezone.now(),
+        getattr(user, "pk", None),
+        str(action),
+        queryset.model._meta.label_lower,
+        actor.path,
+        actor.ip,
+        *id_params,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -34,7 +34,8 @@ def test_home_redirects_whole_city_users_to_the_city(city, commander):
     client.force_login(commander)
     response = client.get("/")
     assert response.status_code == 302 and response["Location"].endswith(
-        f"/geo/divisions/{city.divisions['420100000000'].pk}/")
+        f"/geo/divisions/{city.divisions['420100000000'].pk}/"
+    )
 
 
 def test_home_lists_a_grid_workers_grid(city):

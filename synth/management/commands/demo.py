@@ -30,8 +30,10 @@ class Command(BaseCommand):
             self.stdout.write(_("Generating and importing a city of %(n)s residents…") % {"n": f"{residents:,}"})
             import_city(residents, seed, log=self.stdout.write)
         logins = create_demo_staff(logins_path())
-        self.stdout.write(_("Ready in %(s).1f s. Demo logins (also in %(file)s):")
-                          % {"s": time.perf_counter() - started, "file": logins_path()})
+        self.stdout.write(
+            _("Ready in %(s).1f s. Demo logins (also in %(file)s):")
+            % {"s": time.perf_counter() - started, "file": logins_path()}
+        )
         for login in logins:
             self.stdout.write(f"  {login.username:<10} {login.password:<14} {login.role} — {login.node}")
         if not no_serve:

@@ -1,0 +1,65 @@
+"""The demo set-up and the `linli` console command, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+
+from core.scoping import restrict
+from people.models import Resident
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_demo_sets_up_a_city_and_staff_at_every_level(tmp_path, settings, capsys):
+    settings.LINLI_HOME = tmp_path
+    call_command("demo", "--no-serve", "--residents", "1500", "--seed", "7")
+    out = capsys.readouterr().out
+    logins = json.loads((tmp_path / "demo-logins.json").read_text())
+    assert set(logins) == {"admin", "city", "cdc", "district", "street", "community", "grid", "cadre"}
+    assert all(name in out for name in logins)
+    assert Resident.objects.count() == 1500
+    users = {u.username: u for u in get_user_model().objects.all()}
+    visible = {name: restrict(users[name], Resident.objects.all()).count() for name in logins}
+    assert visible["city"] == visible["admin"] == 1500
+    assert 1500 > visible["district"] >= visible["street"] >= visible["community"] >= visible["grid"]
+    assert visible["grid"] >= visible["cadre"] > 0
+    client = Client()
+    assert client.login(username="grid", password=logins["grid"])
+    assert client.get("/").status_code == 200
+    call_command("demo", "--no-serve")  # again: keeps the city and the same passwords
+    assert json.loads((tmp_path / "demo-logins.json").read_text()) == logins
+    assert Resident.objects.count() == 1500
+
+
+def _linli(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LINLI_HOME": str(home), "LINLI_DATABASE_URL": ""}
+    return subprocess.run(  # noqa: S603 - our own module with fixed arguments
+        [sys.executable, "-m", "linli.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_console_command_synth_and_import_exit_codes(tmp_path):
+    home = tmp_path / "home"
+    out = tmp_path / "city"
+    assert _linli(home, "migrate", "-v0").returncode == 0
+    synth = _linli(home, "synth", "--out", str(out), "--residents", "800", "--json")
+    assert synth.returncode == 0, synth.stderr
+    for kind in ("divisions", "compounds", "buildings", "residents"):
+        result = _linli(home, "import", kind, str(out / f"{kind}.csv"), "--json")
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout)
+        assert summary["kind"] == kind and summary["rejected"] == {}
+    again = json.loads(_linli(home, "import", "residents", str(out / "residents.csv"), "--json").stdout)
+    assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 800)
+    broken = _linli(home, "import", "residents", str(out / "divisions.csv"))
+    assert broken.returncode != 0 and "id_number" in broken.stderr
