@@ -8,9 +8,9 @@ from ninja import File, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
+from core.choices import RejectStatus
 from core.imports.errors import ImportFileError
 from core.imports.reasons import reason_sentence
-from core.choices import RejectStatus
 from core.imports.runner import resubmit_rejection, run_import, run_import_rows
 from core.models import ImportBatch, ImportRejection
 
