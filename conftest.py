@@ -11,3 +11,13 @@ from tests_support.city import build_small_city
 def city(db):
     """Two districts, streets, communities, grids, compounds, buildings and residents, imported."""
     return build_small_city()
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """Assertions on messages read English; pages still negotiate zh-hans per request, and
+    test_messages_are_chinese_by_default checks the Chinese side."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -10,7 +10,6 @@ from ninja.files import UploadedFile
 
 from core.choices import RejectStatus
 from core.imports.errors import ImportFileError
-from core.imports.reasons import reason_sentence
 from core.imports.runner import resubmit_rejection, run_import, run_import_rows
 from core.models import ImportBatch, ImportRejection
 
@@ -113,7 +112,7 @@ def import_rejects(request, batch_id: int, offset: int = 0, limit: int = 100):
             "reason": r.reason,
             "column": r.column,
             "detail": r.detail,
-            "message": reason_sentence(r.reason, r.column, r.detail),
+            "message": r.sentence,
             "status": r.status,
             "data": r.data,
         }

@@ -116,6 +116,18 @@ class ImportBatch(models.Model):
         return f"{self.kind} {self.filename} ({self.status})"
 
     @property
+    def kind_label(self) -> str:
+        from core.imports.kinds import kind_label
+
+        return kind_label(self.kind)
+
+    @property
+    def linked_labels(self) -> list[tuple[str, int]]:
+        from core.imports.reasons import link_method_label
+
+        return [(link_method_label(m), n) for m, n in sorted(self.linked.items())]
+
+    @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
 
@@ -176,6 +188,12 @@ class ImportRejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} row {self.row_number}: {self.reason}"
+
+    @property
+    def sentence(self) -> str:
+        from core.imports.reasons import reason_sentence
+
+        return reason_sentence(self.reason, self.column, self.detail, kind=self.kind)
 
 
 class ApiToken(models.Model):

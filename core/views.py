@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy
 
 from core.choices import RejectStatus
 from core.imports.errors import ImportFileError
-from core.imports.kinds import all_kinds
-from core.imports.reasons import reason_sentence
+from core.imports.kinds import all_kinds, kind_label
+from core.imports.reasons import reason_label, reason_sentence
 from core.imports.runner import resubmit_rejection, run_import
 from core.models import ChangeLog, ImportBatch, ImportRejection, ReadLog
 
@@ -29,7 +29,7 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [(k, k) for k in all_kinds()]
+        self.fields["kind"].choices = [(name, kind_label(name)) for name in all_kinds()]
 
 
 def _visible_batches(user):
@@ -72,7 +72,7 @@ def imports(request):
 def import_detail(request, pk: int):
     batch = get_object_or_404(_visible_batches(request.user), pk=pk)
     rejects = Paginator(batch.rejections.order_by("row_number"), 100).get_page(request.GET.get("page"))
-    reasons = [(code, n, reason_sentence(code)) for code, n in sorted(batch.rejected.items())]
+    reasons = [(code, n, reason_label(code)) for code, n in sorted(batch.rejected.items())]
     return render(
         request,
         "core/import_detail.html",
@@ -80,7 +80,7 @@ def import_detail(request, pk: int):
             "batch": batch,
             "rejects": rejects,
             "reasons": reasons,
-            "rows": [(r, reason_sentence(r.reason, r.column, r.detail)) for r in rejects.object_list],
+            "rows": [(r, r.sentence) for r in rejects.object_list],
         },
     )
 
@@ -104,8 +104,8 @@ def import_rejects_csv(request, pk: int):
                 r.reason,
                 r.column,
                 r.detail,
-                reason_sentence(r.reason, r.column, r.detail, "zh-hans"),
-                reason_sentence(r.reason, r.column, r.detail, "en"),
+                reason_sentence(r.reason, r.column, r.detail, "zh-hans", kind=r.kind),
+                reason_sentence(r.reason, r.column, r.detail, "en", kind=r.kind),
                 r.status,
                 *[r.data.get(h, "") for h in headers],
             ]
@@ -136,8 +136,7 @@ def reject_detail(request, pk: int):
                 problem = batch.rejections.first()
                 messages.error(
                     request,
-                    _("Still refused: %(reason)s")
-                    % {"reason": reason_sentence(problem.reason, problem.column, problem.detail)},
+                    _("Still refused: %(reason)s") % {"reason": problem.sentence},
                 )
             else:
                 messages.success(request, _("The corrected row was imported."))
@@ -149,7 +148,7 @@ def reject_detail(request, pk: int):
         {
             "reject": reject,
             "fields": list(enumerate(reject.data.items())),
-            "sentence": reason_sentence(reject.reason, reject.column, reject.detail),
+            "sentence": reject.sentence,
         },
     )
 

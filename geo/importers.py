@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 
 from core.imports.columns import Boolean, Choice, Column, Decimal, Integer, Pattern, Text
 from core.imports.kinds import ImportKind, LoadContext, register
@@ -73,6 +74,7 @@ def reject_names_taken(
 @register
 class DivisionImport(ImportKind):
     name = "divisions"
+    label = _("Divisions")
     columns = (
         Column("code", "代码", True, DIVISION_CODE),
         Column("name", "名称", True, Text(100)),
@@ -193,6 +195,7 @@ ANCESTOR_VALUES = [
 @register
 class CompoundImport(ImportKind):
     name = "compounds"
+    label = _("Compounds")
     columns = (
         Column("compound_code", "小区编码", True, NODE_CODE),
         Column("name", "小区名称", True, Text(100)),
@@ -243,6 +246,7 @@ class CompoundImport(ImportKind):
 @register
 class BuildingImport(ImportKind):
     name = "buildings"
+    label = _("Buildings")
     columns = (
         Column("building_code", "楼栋编码", True, NODE_CODE),
         Column("compound_code", "小区编码", True, NODE_CODE),
@@ -293,6 +297,7 @@ class BuildingImport(ImportKind):
 @register
 class VenueImport(ImportKind):
     name = "venues"
+    label = _("Venues")
     columns = (
         Column("venue_code", "场所码", True, NODE_CODE),
         Column("name", "场所名称", True, Text(120)),

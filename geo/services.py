@@ -7,9 +7,13 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.roles import grant_role
+from geo.choices import DivisionLevel
 from geo.models import Assignment, Building, Compound, Division
+
+NODE_LEVEL_LABELS = {**dict(DivisionLevel.choices), "compound": _("Compound"), "building": _("Building")}
 
 
 @dataclass
@@ -19,6 +23,10 @@ class ChainLink:
     level: str
     node: Division | Compound | Building
     assignments: list[Assignment]
+
+    @property
+    def level_label(self) -> str:
+        return str(NODE_LEVEL_LABELS.get(self.level, self.level))
 
 
 def do_assign(user, node: Division | Compound | Building, role: str, *, answerable: bool = True) -> Assignment:

@@ -7,6 +7,7 @@ import io
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 
 from core.audit import log_reads_of_queryset
@@ -24,7 +25,7 @@ def ledger_workbook(user, queryset: QuerySet, title: str, full_identity: bool = 
     sheet = workbook.create_sheet(title=title[:31] or "ledger")
     sheet.append(
         [
-            _("Name"),
+            pgettext("person", "Name"),
             _("Identity number"),
             _("Sex"),
             _("Age"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.utils.translation import gettext_lazy as _
 
 from core.imports.columns import Choice, Column, Date, IdNumber, Pattern, Phone, TagList, Text
 from core.imports.kinds import ImportKind, LoadContext, register
@@ -43,6 +44,7 @@ def birth_date_from_id(column: str) -> str:
 @register
 class ResidentImport(ImportKind):
     name = "residents"
+    label = _("Residents")
     columns = (
         Column("id_number", "身份证号", True, IdNumber()),
         Column("name", "姓名", True, Text(60)),
@@ -193,6 +195,7 @@ class SocialRegistryImport(ImportKind):
     or name + birth date (contracts.md, Person columns). Probabilistic linkage comes with the feeds."""
 
     name = "social_registry"
+    label = _("Civil-affairs registry")
     columns = (
         Column("id_number", "身份证号", False, IdNumber()),
         Column(

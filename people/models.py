@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.models import ChangeLoggedModel, TimeStampedModel
 from people.choices import KeyGroup, KeyGroupSource, ResidenceType, Sex
@@ -23,7 +24,7 @@ class Resident(ChangeLoggedModel):
     }
 
     id_number = models.CharField(_("identity number"), max_length=18, unique=True)
-    name = models.CharField(_("name"), max_length=60, db_index=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=60, db_index=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)

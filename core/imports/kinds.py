@@ -64,6 +64,11 @@ def register(kind_class: type[ImportKind]) -> type[ImportKind]:
     return kind_class
 
 
+def kind_label(name: str) -> str:
+    kind = _REGISTRY.get(name)
+    return str(kind.label) if kind and kind.label else name
+
+
 def get_kind(name: str) -> ImportKind | None:
     return _REGISTRY.get(name)
 

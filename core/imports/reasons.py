@@ -31,12 +31,60 @@ REASONS: dict[str, str] = {
 }
 
 
-def reason_sentence(code: str, column: str = "", detail: str = "", language: str | None = None) -> str:
+REASON_LABELS: dict[str, str] = {
+    "missing_required": _("Required value missing"),
+    "invalid_value": _("Value not allowed"),
+    "invalid_number": _("Not a number in range"),
+    "invalid_date": _("Not a valid date"),
+    "invalid_phone": _("Not a valid phone number"),
+    "too_long": _("Value too long"),
+    "malformed_row": _("Unreadable row"),
+    "duplicate_key_in_file": _("Key repeated in the file"),
+    "id_number_format": _("Identity number malformed"),
+    "id_number_checksum": _("Identity number check character wrong"),
+    "id_number_birth_date": _("Identity number birth date impossible"),
+    "sex_conflicts_with_id": _("Sex contradicts the identity number"),
+    "unknown_parent": _("Unknown parent code"),
+    "wrong_parent_level": _("Parent at the wrong level"),
+    "bad_code_for_parent": _("Code does not extend its parent's"),
+    "name_taken": _("Name already used under the parent"),
+    "person_not_found": _("No matching resident"),
+    "person_ambiguous": _("Several matching residents"),
+}
+
+LINK_METHODS: dict[str, str] = {
+    "id_number": _("identity number"),
+    "name_phone": _("name and phone"),
+    "name_birth_date": _("name and birth date"),
+}
+
+
+def reason_label(code: str) -> str:
+    """A short name for a reason, for summaries that count rows by reason."""
+    return str(REASON_LABELS.get(code, code))
+
+
+def link_method_label(method: str) -> str:
+    return str(LINK_METHODS.get(method, method))
+
+
+def _column_label(kind: str | None, column: str) -> str:
+    """The column as the reader knows it: its Chinese header in Chinese, else the English name."""
+    if not kind or not column or not (translation.get_language() or "").startswith("zh"):
+        return column
+    from core.imports.kinds import get_kind
+
+    spec = get_kind(kind)
+    found = next((c for c in spec.columns if c.name == column), None) if spec else None
+    return found.zh if found else column
+
+
+def reason_sentence(
+    code: str, column: str = "", detail: str = "", language: str | None = None, kind: str | None = None
+) -> str:
+    """The full sentence for one rejected row, in ``language`` or the active one."""
     template = REASONS.get(code)
     if template is None:
         return f"{code}: {column} {detail}".strip()
-    params = {"column": column or "-", "detail": detail or "-"}
-    if language is None:
-        return str(template) % params
-    with translation.override(language):
-        return str(template) % params
+    with translation.override(language or translation.get_language()):
+        return str(template) % {"column": _column_label(kind, column) or "-", "detail": detail or "-"}

@@ -265,3 +265,12 @@ def test_cli_prints_json_summary_and_fails_clearly(city, tmp_path, capsys):
     bad.write_bytes(b"nothing,useful\n1,2\n")
     with pytest.raises(CommandError, match="Required columns are missing"):
         call_command("import_data", "residents", str(bad))
+
+
+def test_messages_are_chinese_by_default(city):
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        with pytest.raises(ImportFileError) as caught:
+            run_import("residents", b"code,name\n1,2\n")
+        assert "缺少必需的列" in str(caught.value) and "id_number [身份证号]" in str(caught.value)

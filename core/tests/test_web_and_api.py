@@ -111,7 +111,7 @@ def test_openapi_document(city, admin):
 def test_orm_edits_are_change_logged_and_browsable(city, admin):
     from core.audit import acting_as
 
-    resident = Resident.objects.order_by("id").first()
+    resident = Resident.objects.get(id_number=city.resident_rows[0]["id_number"])
     with acting_as(admin, "web"):
         resident.phone = "13900000000"
         resident.save()

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from core.imports.errors import ImportFileError
 from core.imports.kinds import all_kinds
-from core.imports.reasons import reason_sentence
+from core.imports.reasons import link_method_label, reason_label
 from core.imports.runner import run_import
 
 
@@ -48,9 +48,11 @@ class Command(BaseCommand):
             % {**summary, "rejected": sum(summary["rejected"].values())}
         )
         for reason, count in summary["rejected"].items():
-            self.stdout.write(f"  {reason}: {count} — {reason_sentence(reason)}")
+            self.stdout.write(f"  {reason}: {count} — {reason_label(reason)}")
         for method, count in summary["linked"].items():
-            self.stdout.write(f"  linked by {method}: {count}")
+            self.stdout.write(
+                "  " + _("linked by %(method)s: %(count)s") % {"method": link_method_label(method), "count": count}
+            )
 
 
 def _dumps(summary: dict) -> str:

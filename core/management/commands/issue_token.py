@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from core.models import ApiToken
 
@@ -18,6 +19,6 @@ class Command(BaseCommand):
     def handle(self, *args, username: str, name: str, **options):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
-            raise CommandError(f"No such user: {username}")
-        _, key = ApiToken.issue(user, name)
+            raise CommandError(_("No such user: %(user)s") % {"user": username})
+        _token, key = ApiToken.issue(user, name)
         self.stdout.write(key)
