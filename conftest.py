@@ -13,6 +13,15 @@ def city(db):
     return build_small_city()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def jobs_run_immediately():
+    """Background jobs run synchronously in tests, against the test database."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    yield
+
+
 @pytest.fixture(autouse=True)
 def english_messages():
     """Assertions on messages read English; pages still negotiate zh-hans per request, and

@@ -225,6 +225,59 @@ class ApiToken(models.Model):
         return token, key
 
 
+class PolicyVersion(models.Model):
+    """One edition of the policy table (core.policy); versions are never edited, only added."""
+
+    number = models.PositiveIntegerField(_("version"), unique=True)
+    effective_from = models.DateTimeField(_("in force from"), db_index=True)
+    values = models.JSONField(_("values"))
+    note = models.TextField(_("why"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("policy version")
+        verbose_name_plural = _("policy versions")
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"v{self.number} ({self.effective_from:%Y-%m-%d})"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class Job(models.Model):
+    """A background job as staff see it: what ran, when, how long, what it said and returned."""
+
+    name = models.CharField(_("job"), max_length=100, db_index=True)
+    arguments = models.JSONField(_("arguments"), default=dict)
+    status = models.CharField(_("status"), max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    queued_at = models.DateTimeField(_("queued at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    log = models.TextField(_("log"), blank=True)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("by")
+    )
+
+    class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        ordering = ["-queued_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk} ({self.status})"
+
+
 class Capability(models.Model):
     """Holder of Linli's cross-app permissions; it has no table."""
 
@@ -235,6 +288,7 @@ class Capability(models.Model):
             ("see_whole_city", _("See the whole city regardless of assignments")),
             ("view_audit", _("Browse the change and read logs")),
             ("run_imports", _("Import files and resubmit rejected rows")),
+            ("edit_policy", _("Edit the policy table")),
         ]
 
     def __str__(self) -> str:

@@ -21,6 +21,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     StaffRole.CDC_EPIDEMIOLOGIST: ("core.see_whole_city", "people.view_full_identity"),
     StaffRole.HOSPITAL_LIAISON: ("core.run_imports",),
     StaffRole.ADMINISTRATOR: (
+        "core.edit_policy",
         "core.see_whole_city",
         "core.view_audit",
         "core.run_imports",

@@ -9,4 +9,5 @@ urlpatterns = [
     path("imports/<int:pk>/rejects.csv", views.import_rejects_csv, name="import-rejects-csv"),
     path("imports/rejects/<int:pk>/", views.reject_detail, name="reject"),
     path("audit/", views.audit, name="audit"),
+    path("policy/", views.policy_page, name="policy"),
 ]

@@ -8,6 +8,7 @@ import io
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -169,3 +170,54 @@ def audit(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "core/audit.html", {"page": page, "log": log, "query": query.urlencode()})
+
+
+@login_required
+def policy_page(request):
+    """The policy table: current values with their sources, editable by those allowed, with history."""
+    import json
+
+    from core.models import PolicyVersion
+    from core.policy import DEFAULTS, do_update_policy, policy
+
+    can_edit = request.user.has_perm("core.edit_policy")
+    current = policy()
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        changes = {}
+        try:
+            for key in DEFAULTS:
+                raw = request.POST.get(key, "").strip()
+                if raw == "":
+                    continue
+                value = json.loads(raw) if raw[:1] in "{[" else raw
+                if value != getattr(current, key) and str(value) != str(getattr(current, key)):
+                    changes[key] = value
+            if changes:
+                version = do_update_policy(changes, request.user, request.POST.get("note", ""))
+                messages.success(request, _("Saved as version %(n)s.") % {"n": version.number})
+            return redirect("core:policy")
+        except (ValueError, json.JSONDecodeError) as exc:
+            messages.error(request, str(exc))
+    rows = [
+        (
+            key,
+            item.label,
+            json.dumps(getattr(current, key), ensure_ascii=False)
+            if isinstance(getattr(current, key), dict)
+            else getattr(current, key),
+            item.source,
+        )
+        for key, item in DEFAULTS.items()
+    ]
+    return render(
+        request,
+        "core/policy.html",
+        {
+            "rows": rows,
+            "current": current,
+            "can_edit": can_edit,
+            "history": PolicyVersion.objects.all()[:50],
+        },
+    )

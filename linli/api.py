@@ -6,8 +6,10 @@ from core.api import router as core_router
 from core.api_auth import API_AUTH
 from geo.api import router as geo_router
 from people.api import router as people_router
+from tasks.api import router as tasks_router
 
 api = NinjaAPI(title="Linli API", version="1", auth=API_AUTH, urls_namespace="api")
 api.add_router("/", core_router)
 api.add_router("/geo", geo_router)
 api.add_router("/people", people_router)
+api.add_router("/tasks", tasks_router)

@@ -86,9 +86,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "huey.contrib.djhuey",
     "core",
     "geo",
     "people",
+    "tasks",
     "synth",
 ]
 
@@ -159,6 +161,27 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 LINLI_PAGE_SIZE = 50
+
+# Background jobs: Huey on SQLite in the embedded mode, on Redis when LINLI_REDIS_URL is set.
+# Tests run jobs synchronously (LINLI_JOBS_IMMEDIATE, set by the test settings hook in conftest).
+LINLI_REDIS_URL = os.environ.get("LINLI_REDIS_URL", "")
+_jobs_immediate = _env_bool("LINLI_JOBS_IMMEDIATE", False)
+if LINLI_REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "linli",
+        "url": LINLI_REDIS_URL,
+        "immediate": _jobs_immediate,
+        "consumer": {"workers": _env_int("LINLI_JOB_WORKERS", 2), "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "linli",
+        "filename": str(LINLI_HOME / "jobs.sqlite3"),
+        "immediate": _jobs_immediate,
+        "consumer": {"workers": _env_int("LINLI_JOB_WORKERS", 2), "worker_type": "thread"},
+    }
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
+from core.jobs import start_demo_ticker
 from people.models import Resident
 from synth.demo import create_demo_staff, import_city, logins_path
 
@@ -37,5 +38,6 @@ class Command(BaseCommand):
         for login in logins:
             self.stdout.write(f"  {login.username:<10} {login.password:<14} {login.role} — {login.node}")
         if not no_serve:
+            start_demo_ticker()
             self.stdout.write(_("Serving on http://%(addr)s/ (Ctrl-C stops)") % {"addr": addr})
             call_command("runserver", addr, use_reloader=False)

@@ -1,0 +1,141 @@
+"""Versioned policy data: every rule reads its windows, thresholds and deadlines from here.
+
+domain.md (preamble): policy values change between plan editions, so they are data with history,
+never constants in code. ``DEFAULTS`` holds the 2020 values with their sources; an administrator's
+edit writes a new :class:`core.models.PolicyVersion`, and the version in force at a moment is the
+newest one whose ``effective_from`` has passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class PolicyItem:
+    default: Any
+    label: str
+    source: str
+
+
+DEFAULTS: dict[str, PolicyItem] = {
+    "fever_threshold_c": PolicyItem(37.3, _("Fever threshold (°C)"), "domain.md §3: Wuhan notice of 20 Feb 2020"),
+    "close_contact_quarantine_days": PolicyItem(
+        14, _("Quarantine of close contacts (days)"), "domain.md §3: 2020 practice"
+    ),
+    "secondary_contact_quarantine_days": PolicyItem(
+        7, _("Observation of secondary contacts (days)"), "domain.md §3: 7th edition, Sept 2020"
+    ),
+    "contact_window_days_before_onset": PolicyItem(
+        2, _("Contact window before symptom onset (days)"), "domain.md §4: 5th edition, Feb 2020"
+    ),
+    "contact_window_hours_before_sample": PolicyItem(
+        48, _("Contact window before the positive sample, asymptomatic (hours)"), "domain.md §4"
+    ),
+    "contact_min_overlap_minutes": PolicyItem(
+        15, _("Minimum continuous overlap at a venue (minutes)"), "domain.md §4: Linli's computed rule"
+    ),
+    "follow_up_checks_per_day": PolicyItem(
+        2, _("Temperature checks per day under observation"), "issue #3: twice-daily temperature"
+    ),
+    "follow_up_grace_hours": PolicyItem(2, _("Hours after a missed check before a task opens"), "Linli default"),
+    "task_deadline_hours": PolicyItem(
+        {
+            "notify": 2,
+            "transfer": 12,
+            "investigate": 24,
+            "test": 24,
+            "follow_up": 12,
+            "verify": 24,
+            "review": 24,
+            "release": 24,
+            "help": 24,
+        },
+        _("Task deadlines by type (hours)"),
+        "domain.md §4: report within 2 h, investigation within 24 h (6th edition, March 2020)",
+    ),
+    "escalation_step_hours": PolicyItem(
+        4, _("Hours an escalated task waits before going up another level"), "Linli default; GB/T 30428 flow"
+    ),
+}
+
+
+def _validate(key: str, value: Any) -> Any:
+    """Values keep the type of their default; dicts keep their keys' value types."""
+    default = DEFAULTS[key].default
+    if isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise ValueError(f"{key}: expected an object")
+        sample = next(iter(default.values()))
+        return {k: _number_like(default.get(k, sample), v, f"{key}.{k}") for k, v in value.items()}
+    return _number_like(default, value, key)
+
+
+def _number_like(default: Any, value: Any, where: str) -> Any:
+    if isinstance(default, bool) or not isinstance(default, int | float):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: expected a number, got {value!r}") from exc
+    if number < 0:
+        raise ValueError(f"{where}: must not be negative")
+    return int(number) if isinstance(default, int) and number.is_integer() else number
+
+
+class Policy:
+    """The values of one policy version, read as attributes: ``policy().fever_threshold_c``."""
+
+    def __init__(self, values: dict[str, Any], version: int | None):
+        self._values = {key: item.default for key, item in DEFAULTS.items()} | values
+        self.version = version
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError as exc:
+            raise AttributeError(key) from exc
+
+    def deadline_hours(self, task_type: str) -> float:
+        table = self._values["task_deadline_hours"]
+        return float(table.get(task_type, table.get("review", 24)))
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+def policy(at: dt.datetime | None = None) -> Policy:
+    """The policy in force at ``at`` (now by default)."""
+    from core.models import PolicyVersion
+
+    at = at or timezone.now()
+    version = PolicyVersion.objects.filter(effective_from__lte=at).order_by("-effective_from", "-number").first()
+    if version is None:
+        return Policy({}, None)
+    return Policy(version.values, version.number)
+
+
+def do_update_policy(changes: dict[str, Any], user, note: str, effective_from: dt.datetime | None = None):
+    """Write a new version: the current values with ``changes`` applied. Raises ValueError on bad values."""
+    from core.models import PolicyVersion
+
+    unknown = set(changes) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown policy keys: {', '.join(sorted(unknown))}")
+    cleaned = {key: _validate(key, value) for key, value in changes.items()}
+    with transaction.atomic():
+        latest = PolicyVersion.objects.select_for_update().order_by("-number").first()
+        base = policy().as_dict()
+        return PolicyVersion.objects.create(
+            number=(latest.number + 1) if latest else 1,
+            effective_from=effective_from or timezone.now(),
+            values=base | cleaned,
+            note=note,
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )

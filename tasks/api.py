@@ -1,0 +1,5 @@
+"""Task API."""
+
+from ninja import Router
+
+router = Router(tags=["tasks"])
