@@ -18,3 +18,25 @@ class RequestContextMiddleware:
         source = ChangeSource.API if request.path.startswith("/api/") else ChangeSource.WEB
         with acting_as(getattr(request, "user", None), source, path=request.get_full_path(), ip=client_ip(request)):
             return self.get_response(request)
+
+
+class ChineseFirstLocaleMiddleware:
+    """Chinese first: zh-hans unless the user chose another language (cookie or ?lang=), whatever
+    the browser's Accept-Language says. Replaces Django's LocaleMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.utils import translation
+
+        supported = {code for code, _name in settings.LANGUAGES}
+        chosen = request.GET.get("lang") or request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen in supported else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        translation.deactivate()
+        return response

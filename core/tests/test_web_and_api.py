@@ -138,3 +138,10 @@ def test_language_switch(city, admin):
     client.force_login(admin)
     client.post("/i18n/setlang/", {"language": "en", "next": "/people/search/"})
     assert "Person search" in client.get("/people/search/").content.decode()
+
+
+def test_chinese_first_whatever_the_browser_says(city, admin):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    client.force_login(admin)
+    assert "人员查询" in client.get("/people/search/").content.decode()
+    assert "Person search" in client.get("/people/search/?lang=en").content.decode()
