@@ -60,6 +60,12 @@ DEFAULTS: dict[str, PolicyItem] = {
         _("Task deadlines by type (hours)"),
         "domain.md §4: report within 2 h, investigation within 24 h (6th edition, March 2020)",
     ),
+    "linkage_auto_link_probability": PolicyItem(
+        0.99, _("Person linkage: link automatically at or above this match probability"), "issue #3, item 2"
+    ),
+    "linkage_review_probability": PolicyItem(
+        0.5, _("Person linkage: send to review at or above this match probability"), "issue #3, item 2"
+    ),
     "escalation_step_hours": PolicyItem(
         4, _("Hours an escalated task waits before going up another level"), "Linli default; GB/T 30428 flow"
     ),

@@ -12,20 +12,26 @@ from django.contrib.auth.models import Group, Permission
 from core.choices import StaffRole
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    StaffRole.CITY_COMMAND: ("core.see_whole_city", "core.run_imports"),
+    StaffRole.CITY_COMMAND: ("core.see_whole_city", "core.run_imports", "cases.change_personstatus"),
     StaffRole.DISTRICT: ("core.run_imports",),
     StaffRole.STREET: ("core.run_imports",),
-    StaffRole.COMMUNITY_WORKER: ("people.view_full_identity", "core.run_imports"),
-    StaffRole.GRID_WORKER: ("people.view_full_identity",),
+    StaffRole.COMMUNITY_WORKER: (
+        "people.view_full_identity", "core.run_imports", "people.merge_persons", "cases.change_personstatus",
+    ),
+    StaffRole.GRID_WORKER: ("people.view_full_identity", "cases.change_personstatus"),
     StaffRole.CADRE: (),
-    StaffRole.CDC_EPIDEMIOLOGIST: ("core.see_whole_city", "people.view_full_identity"),
-    StaffRole.HOSPITAL_LIAISON: ("core.run_imports",),
+    StaffRole.CDC_EPIDEMIOLOGIST: (
+        "core.see_whole_city", "people.view_full_identity", "people.merge_persons", "cases.change_personstatus",
+    ),
+    StaffRole.HOSPITAL_LIAISON: ("core.run_imports", "cases.change_personstatus"),
     StaffRole.ADMINISTRATOR: (
         "core.edit_policy",
         "core.see_whole_city",
         "core.view_audit",
         "core.run_imports",
         "people.view_full_identity",
+        "people.merge_persons",
+        "cases.change_personstatus",
     ),
 }
 

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 
 from core.audit import log_reads
 from core.choices import ReadAction
+from core.panels import node_panels
 from core.scoping import get_scoped_or_404, jurisdiction_of, restrict
 from geo.models import Building, Compound, Division, Household
 from geo.services import answerable_chain
@@ -80,6 +81,7 @@ def division_detail(request, pk: int):
             "children": children,
             "child_kind": child_kind,
             "crumbs": _crumbs(request.user, division),
+        "panels": node_panels(request, division.level, division),
             "ancestors": ancestors,
             "group_fields": KEY_GROUP_FIELDS,
         },
@@ -97,6 +99,7 @@ def compound_detail(request, pk: int):
             "node": compound,
             "totals": NodeCount.objects.filter(level="compound", node_id=compound.pk).first(),
             "children": _rows(list(buildings), "building"),
+        "panels": node_panels(request, "compound", compound),
             "crumbs": [*_crumbs(request.user, compound.grid), (compound.grid, True)],
             "group_fields": KEY_GROUP_FIELDS,
         },
@@ -124,6 +127,7 @@ def building_detail(request, pk: int):
             "node": building,
             "households": [(h, by_household.get(h.pk, [])) for h in households],
             "chain": answerable_chain(building),
+        "panels": node_panels(request, "building", building),
             "crumbs": ([*_crumbs(request.user, grid), (grid, True)] if grid else []),
             "compound": building.compound,
             "totals": NodeCount.objects.filter(level="building", node_id=building.pk).first(),

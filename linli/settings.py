@@ -90,6 +90,8 @@ INSTALLED_APPS = [
     "core",
     "geo",
     "people",
+    "cases",
+    "feeds",
     "tasks",
     "synth",
 ]

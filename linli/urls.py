@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("geo/", include("geo.urls")),
     path("people/", include("people.urls")),
+    path("cases/", include("cases.urls")),
     path("tasks/", include("tasks.urls")),
     path("", include("core.urls")),
     path("api/", api.urls),

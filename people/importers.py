@@ -11,6 +11,7 @@ from core.imports.columns import Choice, Column, Date, IdNumber, Pattern, Phone,
 from core.imports.kinds import ImportKind, LoadContext, register
 from core.imports.sql import Staging, UpsertResult, as_json, execute, is_postgres, upsert
 from people.choices import RESIDENT_TAGS, SOCIAL_PROGRAMS, KeyGroupSource
+from people.pinyin import pinyin_column
 
 SEX = Choice({"m": "M", "f": "F", "男": "M", "女": "F", "male": "M", "female": "F"})
 RESIDENCE = Choice(
@@ -70,6 +71,9 @@ class ResidentImport(ImportKind):
         ("_id_sex", "text"),
     )
 
+    def derive(self, table: pa.Table) -> pa.Table:
+        return table.append_column("name_pinyin", pinyin_column(table.column("name")))
+
     def check(self, table, reasons, columns, details) -> None:
         given = table.column("sex").to_numpy(zero_copy_only=False)
         implied = sex_from_id(table.column("id_number"))
@@ -102,6 +106,8 @@ class ResidentImport(ImportKind):
             key=[("id_number", "s.id_number")],
             values=[
                 ("name", "s.name"),
+                ("name_pinyin", "s.name_pinyin"),
+                ("registered", "TRUE"),
                 ("sex", "s._id_sex"),
                 ("birth_date", birth_date_from_id("s.id_number")),
                 ("phone", "COALESCE(s.phone, '')"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -23,8 +24,17 @@ class Resident(ChangeLoggedModel):
         "building": "building_id",
     }
 
-    id_number = models.CharField(_("identity number"), max_length=18, unique=True)
+    id_number = models.CharField(_("identity number"), max_length=18, unique=True, null=True, blank=True)
     name = models.CharField(pgettext_lazy("person", "name"), max_length=60, db_index=True)
+    name_pinyin = models.CharField(_("name in pinyin"), max_length=120, blank=True, db_index=True)
+    registered = models.BooleanField(
+        _("in the population register"),
+        default=True,
+        help_text=_("False for a person first seen in an agency feed and not found in the register"),
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("merged into")
+    )
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
@@ -89,10 +99,19 @@ class Resident(ChangeLoggedModel):
         verbose_name = _("resident")
         verbose_name_plural = _("residents")
         ordering = ["id"]
-        permissions = [("view_full_identity", _("View full identity numbers and phone numbers"))]
+        permissions = [
+            ("view_full_identity", _("View full identity numbers and phone numbers")),
+            ("merge_persons", _("Review possible matches, merge and split person records")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.masked_id_number}"
+
+    def save(self, *args, **kwargs):
+        from people.pinyin import name_pinyin
+
+        self.name_pinyin = name_pinyin(self.name)
+        super().save(*args, **kwargs)
 
     @property
     def masked_id_number(self) -> str:
@@ -126,6 +145,33 @@ class Resident(ChangeLoggedModel):
                 b.street_id,
                 b.district_id,
             )
+
+
+def _place(to: str = "geo.Division"):
+    return models.ForeignKey(to, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+
+PLACE_COLUMNS = ("district_id", "street_id", "community_id", "grid_id", "compound_id", "building_id")
+
+
+class PlacedByPerson(models.Model):
+    """Copies a person's place so that lists about people are scoped and counted without a join."""
+
+    scope_fields = Resident.scope_fields
+
+    district = _place()
+    street = _place()
+    community = _place()
+    grid = _place()
+    compound = _place("geo.Compound")
+    building = _place("geo.Building")
+
+    class Meta:
+        abstract = True
+
+    def copy_place(self, person: Resident) -> None:
+        for column in PLACE_COLUMNS:
+            setattr(self, column, getattr(person, column))
 
 
 class KeyGroupMembership(TimeStampedModel):
@@ -180,3 +226,60 @@ class NodeCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level}#{self.node_id}: {self.residents}"
+
+
+class LinkCandidateStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for review")
+    ACCEPTED = "accepted", _("Same person: merged")
+    REJECTED = "rejected", _("Different people")
+
+
+class LinkCandidate(PlacedByPerson):
+    """A possible match between a person first seen in a feed and a registered resident, for review.
+
+    The feed's person was kept as an unregistered person so nothing waits on the review; accepting
+    merges them into the resident (reversible), rejecting keeps them apart.
+    """
+
+    new_person = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="link_candidates")
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+")
+    probability = models.FloatField(_("match probability"))
+    weight = models.FloatField(_("match weight"))
+    evidence = models.JSONField(_("evidence"), default=dict)
+    source = models.CharField(_("from"), max_length=120, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=LinkCandidateStatus.choices, default=LinkCandidateStatus.OPEN
+    )
+    decided_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("possible match")
+        verbose_name_plural = _("person review queue")
+        ordering = ["-probability"]
+        constraints = [models.UniqueConstraint(fields=["new_person", "resident"], name="link_candidate_unique_pair")]
+
+    def __str__(self) -> str:
+        return f"{self.new_person_id} ~ {self.resident_id} ({self.probability:.3f})"
+
+
+class PersonMerge(models.Model):
+    """A merge of one person record into another, with what moved, so that it can be undone (split)."""
+
+    source = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+")
+    moved = models.JSONField(_("moved rows"), default=dict)
+    reason = models.CharField(_("why"), max_length=300, blank=True)
+    merged_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    merged_at = models.DateTimeField(default=timezone.now)
+    undone_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("person merge")
+        verbose_name_plural = _("person merges")
+        ordering = ["-merged_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} → {self.target_id}"

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from core.audit import log_reads
 from core.choices import ReadAction
 from core.models import ChangeLog
-from core.scoping import get_scoped_or_404
+from core.scoping import get_scoped_or_404, restrict
 from people.choices import KeyGroup, ResidenceType
 from people.exports import ledger_workbook
 from people.models import Resident
@@ -133,3 +133,69 @@ def ledger(request, group: str):
             "node": request.GET.get("node", ""),
         },
     )
+
+
+@login_required
+def review_queue(request):
+    """Possible matches waiting for a person: the new record beside each candidate, with the evidence."""
+    from people.linkage import explain
+    from people.models import LinkCandidate, LinkCandidateStatus
+
+    if not request.user.has_perm("people.merge_persons"):
+        raise PermissionDenied
+    open_candidates = restrict(request.user, LinkCandidate.objects.filter(status=LinkCandidateStatus.OPEN))
+    page = Paginator(
+        open_candidates.select_related("new_person", "resident", "resident__compound", "resident__building").order_by(
+            "new_person_id", "-probability"
+        ),
+        40,
+    ).get_page(request.GET.get("page"))
+    groups: dict[int, dict] = {}
+    for candidate in page.object_list:
+        group = groups.setdefault(candidate.new_person_id, {"person": candidate.new_person, "candidates": []})
+        group["candidates"].append((candidate, explain(candidate.evidence)))
+    log_reads(
+        request.user,
+        ReadAction.LIST,
+        Resident,
+        {c.resident_id for c in page.object_list} | {c.new_person_id for c in page.object_list},
+    )
+    return render(request, "people/review.html", {"groups": list(groups.values()), "page": page})
+
+
+@login_required
+@require_POST
+def review_decide(request, pk: int):
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.utils.translation import gettext as _
+
+    from people.merge import do_merge, do_reject_candidate
+    from people.models import LinkCandidate, LinkCandidateStatus
+
+    if not request.user.has_perm("people.merge_persons"):
+        raise PermissionDenied
+    candidate = get_scoped_or_404(request.user, LinkCandidate.objects.filter(status=LinkCandidateStatus.OPEN), pk=pk)
+    if request.POST.get("decision") == "same":
+        do_merge(candidate.new_person, candidate.resident, request.user, reason=request.POST.get("note", ""))
+        messages.success(request, _("Merged into %(name)s.") % {"name": candidate.resident.name})
+    else:
+        do_reject_candidate(candidate, request.user)
+        messages.success(request, _("Kept apart."))
+    return redirect("people:review")
+
+
+@login_required
+@require_POST
+def merge_undo(request, pk: int):
+    from django.shortcuts import get_object_or_404, redirect
+
+    from people.merge import do_split
+    from people.models import PersonMerge
+
+    if not request.user.has_perm("people.merge_persons"):
+        raise PermissionDenied
+    merge = get_object_or_404(PersonMerge, pk=pk)
+    get_scoped_or_404(request.user, Resident.objects.all(), pk=merge.target_id)
+    do_split(merge, request.user)
+    return redirect("people:resident", pk=merge.target_id)

@@ -3,6 +3,7 @@ at city, district, street, community, grid and building level, each with their o
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import tempfile
@@ -20,9 +21,11 @@ from geo.models import Building, Division
 from geo.services import do_assign
 from people.models import NodeCount
 from synth.city import generate_city
+from synth.feeds import FEED_DATE, feed_day, write_feeds
 from synth.writer import write_city
 
 IMPORT_ORDER = ("divisions", "compounds", "buildings", "venues", "residents", "social_registry")
+FEED_ORDER = ("clinic_visits", "lab_results", "case_reports", "travel")
 
 
 @dataclass
@@ -33,16 +36,26 @@ class DemoLogin:
     node: str
 
 
-def import_city(residents: int, seed: int, log=print) -> dict[str, dict]:
-    """Generate the city and import every file; returns each import's summary."""
+def import_city(
+    residents: int, seed: int, log=print, before_feeds=None, feed_date: dt.date | None = None
+) -> dict[str, dict]:
+    """Generate the city and import the register; call ``before_feeds`` (e.g. to create staff, so
+    the feeds' tasks find someone answerable); then import one day of agency feeds."""
     city = generate_city(residents, seed)
     summaries = {}
     with tempfile.TemporaryDirectory(prefix="linli-demo-") as tmp:
         paths = write_city(city, Path(tmp))
-        for kind in IMPORT_ORDER:
-            batch = run_import(kind, paths[kind].read_bytes(), filename=paths[kind].name, source="import")
-            summaries[kind] = batch.summary()
-            log(f"  {kind:<16} {batch.rows:>9,} rows  {batch.inserted:>9,} new  {batch.rejected_total:>5} rejected")
+        feeds = write_feeds(feed_day(city, feed_date or FEED_DATE, seed), Path(tmp))
+        for step, kinds, files in (("register", IMPORT_ORDER, paths), ("feeds", FEED_ORDER, feeds)):
+            if step == "feeds" and before_feeds is not None:
+                before_feeds()
+            for kind in kinds:
+                batch = run_import(kind, files[kind].read_bytes(), filename=files[kind].name, source="import")
+                summaries[kind] = batch.summary()
+                log(
+                    f"  {kind:<16} {batch.rows:>9,} rows  {batch.inserted:>9,} new  "
+                    f"{batch.rejected_total:>5} rejected  {batch.linked or ''}"
+                )
     return summaries
 
 
@@ -95,6 +108,52 @@ def create_demo_staff(logins_file: Path) -> list[DemoLogin]:
     logins_file.write_text(json.dumps(known, indent=1))
     logins_file.chmod(0o600)
     return logins
+
+
+STAFF_ROLE_BY_LEVEL = {
+    "district": StaffRole.DISTRICT,
+    "street": StaffRole.STREET,
+    "community": StaffRole.COMMUNITY_WORKER,
+    "grid": StaffRole.GRID_WORKER,
+}
+
+
+def staff_every_node() -> int:
+    """One answerable staff account for every district, street, community and grid still without one,
+    so that every building has a full 包保 chain (accounts without a usable password; an
+    administrator sets one when a real person takes the post). Set-based."""
+    from django.contrib.auth.models import Group
+
+    from core.roles import ensure_role_groups, group_name
+    from geo.models import Assignment
+
+    ensure_role_groups()
+    staffed = set(Assignment.objects.filter(division__isnull=False).values_list("division_id", flat=True))
+    nodes = [d for d in Division.objects.filter(level__in=STAFF_ROLE_BY_LEVEL).order_by("code") if d.pk not in staffed]
+    if not nodes:
+        return 0
+    user_model = get_user_model()
+    users = [
+        user_model(username=f"{d.level}-{d.code}", first_name=f"{d.name}{STAFF_ROLE_BY_LEVEL[d.level].label}")
+        for d in nodes
+    ]
+    for user in users:
+        user.set_unusable_password()
+    user_model.objects.bulk_create(users, ignore_conflicts=True)
+    by_name = user_model.objects.in_bulk([u.username for u in users], field_name="username")
+    Assignment.objects.bulk_create(
+        [Assignment(user=by_name[f"{d.level}-{d.code}"], role=STAFF_ROLE_BY_LEVEL[d.level], division=d) for d in nodes]
+    )
+    groups = {role: Group.objects.get(name=group_name(role)) for role in STAFF_ROLE_BY_LEVEL.values()}
+    through = user_model.groups.through
+    through.objects.bulk_create(
+        [
+            through(user_id=by_name[f"{d.level}-{d.code}"].pk, group_id=groups[STAFF_ROLE_BY_LEVEL[d.level]].pk)
+            for d in nodes
+        ],
+        ignore_conflicts=True,
+    )
+    return len(nodes)
 
 
 def logins_path() -> Path:

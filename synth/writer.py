@@ -7,8 +7,10 @@ booleans ``true``/``false``, ``;``-separated tags, empty cells for missing value
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from synth.city import SynthCity
@@ -18,11 +20,16 @@ _OPTIONS = pacsv.WriteOptions(include_header=True, quoting_style="none", quoting
 
 def write_city(city: SynthCity, out_dir: Path | str) -> dict[str, Path]:
     """Write ``<kind>.csv`` for every contract kind into ``out_dir`` (created if missing)."""
+    return write_tables(city.tables(), out_dir)
+
+
+def write_tables(tables: Mapping[str, pa.Table], out_dir: Path | str) -> dict[str, Path]:
+    """Write each table as ``<name>.csv`` into ``out_dir`` (created if missing), in the format above."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    for kind, table in city.tables().items():
-        path = out / f"{kind}.csv"
+    for name, table in tables.items():
+        path = out / f"{name}.csv"
         pacsv.write_csv(table, path, write_options=_OPTIONS)
-        paths[kind] = path
+        paths[name] = path
     return paths

@@ -1,7 +1,19 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+SWEEP_EVERY_MINUTES = 5
+
 
 class TasksConfig(AppConfig):
     name = "tasks"
     verbose_name = _("Tasks")
+
+    def ready(self) -> None:
+        from core.audit import connect_change_logging
+        from core.jobs import PERIODIC, every
+        from tasks import jobs  # noqa: F401 - registers the jobs
+        from tasks.models import Task
+
+        connect_change_logging(Task)
+        if (SWEEP_EVERY_MINUTES, "tasks.sweep_overdue") not in PERIODIC:
+            every(SWEEP_EVERY_MINUTES, "tasks.sweep_overdue")

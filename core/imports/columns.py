@@ -242,3 +242,50 @@ class Column:
     def matches(self, header: str) -> bool:
         folded = header.strip().lower()
         return folded in {self.name.lower(), self.zh.lower()}
+
+
+@dataclass(frozen=True)
+class DateTime(Parser):
+    """contracts.md, Times: ISO 8601 with or without offset (none means Asia/Shanghai), or
+    ``2020/05/14 08:30[:00]``. Stored as UTC timestamps."""
+
+    def parse(self, values: pa.Array) -> Parsed:
+        text = pc.replace_substring(pc.utf8_upper(values), "/", "-")
+        text = pc.replace_substring_regex(text, r"^(\d{4}-\d{1,2}-\d{1,2})[ T]", r"\1T")
+        # zero-pad month/day/hour, add seconds, default the offset to +08:00, 'Z' means UTC
+        text = pc.replace_substring_regex(text, r"^(\d{4})-(\d)-", r"\1-0\2-")
+        text = pc.replace_substring_regex(text, r"^(\d{4}-\d{2})-(\d)T", r"\1-0\2T")
+        text = pc.replace_substring_regex(text, r"T(\d):", r"T0\1:")
+        text = pc.replace_substring_regex(text, r"T(\d{2}:\d{2})($|[+\-Z].*)", r"T\1:00\2")
+        text = pc.replace_substring_regex(text, r"(T\d{2}:\d{2}:\d{2})\.\d+", r"\1")
+        text = pc.replace_substring_regex(text, r"Z$", "+00:00")
+        text = pc.replace_substring_regex(text, r"T(\d{2}:\d{2}:\d{2})$", r"T\1+08:00")
+        text = pc.replace_substring_regex(text, r"([+\-]\d{2}):?(\d{2})$", r"\1\2")
+        shaped = pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+\-]\d{4}$")
+        safe = pc.if_else(shaped, text, "2000-01-01T00:00:00+0000")
+        stamps = pc.strptime(safe, format="%Y-%m-%dT%H:%M:%S%z", unit="s", error_is_null=True)
+        calendar_ok = Date().parse(pc.utf8_slice_codeunits(safe, 0, 10)).reasons == ""
+        ok = shaped.to_numpy(zero_copy_only=False) & pc.is_valid(stamps).to_numpy(zero_copy_only=False) & calendar_ok
+        return Parsed(stamps, _reasons(~ok, "invalid_date"))
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return pa.timestamp("s", tz="UTC")
+
+
+@dataclass(frozen=True)
+class LenientIdNumber(Parser):
+    """An identity number in a feed: never refused by itself (contracts.md, Person columns); the
+    kind's check decides whether the other person columns can stand in for an invalid one."""
+
+    def parse(self, values: pa.Array) -> Parsed:
+        normalised = pc.utf8_upper(pc.replace_substring_regex(values, r"\s", ""))
+        return Parsed(normalised, np.full(len(values), "", dtype=object))
+
+
+def id_problems(values: pa.Array) -> np.ndarray:
+    """Per row: "" for a valid identity number, "missing", or the IdProblem code."""
+    filled = pc.fill_null(values, "")
+    codes = id_problem_codes(filled.to_numpy(zero_copy_only=False))
+    codes[pc.equal(filled, "").to_numpy(zero_copy_only=False)] = "missing"
+    return codes

@@ -44,6 +44,10 @@ class ImportKind:
     def check(self, table: pa.Table, reasons: np.ndarray, columns: np.ndarray, details: np.ndarray) -> None:
         """Vectorised checks across columns; set reasons[i] (and columns/details) for bad rows."""
 
+    def derive(self, table: pa.Table) -> pa.Table:
+        """Add computed columns to the accepted rows before staging (e.g. pinyin of names)."""
+        return table
+
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         raise NotImplementedError
 

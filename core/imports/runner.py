@@ -249,7 +249,7 @@ def _fail(batch: ImportBatch, message: str) -> None:
 
 
 def _load(kind: ImportKind, ctx: LoadContext, table: pa.Table):
-    staging = Staging.create(f"stage_{kind.name}", table, kind.staging_extra)
+    staging = Staging.create(f"stage_{kind.name}", kind.derive(table), kind.staging_extra)
     try:
         counts = kind.load(ctx, staging)
         _supersede_open_rejects(kind, staging)

@@ -52,6 +52,7 @@ _SQL_TYPES = {
     pa.float64(): ("double precision", "real"),
     pa.bool_(): ("boolean", "integer"),
     pa.date32(): ("date", "text"),
+    pa.timestamp("s", tz="UTC"): ("timestamptz", "text"),
 }
 
 
@@ -103,6 +104,8 @@ class Staging:
         for column in table.columns:
             if pa.types.is_date32(column.type):
                 column = pc.cast(column, pa.string())
+            elif pa.types.is_timestamp(column.type):  # Django's SQLite text form: UTC, no suffix
+                column = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
             arrays.append(column.to_pylist())
         placeholders = ", ".join(["%s"] * len(arrays))
         with connection.cursor() as cursor:

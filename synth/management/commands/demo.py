@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from core.jobs import start_demo_ticker
 from people.models import Resident
-from synth.demo import create_demo_staff, import_city, logins_path
+from synth.demo import create_demo_staff, import_city, logins_path, staff_every_node
 
 
 class Command(BaseCommand):
@@ -22,6 +22,19 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2020)
         parser.add_argument("--addr", default="127.0.0.1:8000", help="address to serve on")
 
+    def _staff(self):
+        logins = create_demo_staff(logins_path())
+        staffed = staff_every_node()
+        if staffed:
+            self.stdout.write(
+                _(
+                    "%(n)s more staff accounts answer for the other districts, streets, communities "
+                    "and grids (no password until an administrator sets one)."
+                )
+                % {"n": staffed}
+            )
+        return logins
+
     def handle(self, *args, no_serve: bool, residents: int, seed: int, addr: str, **options):
         started = time.perf_counter()
         call_command("migrate", interactive=False, verbosity=0)
@@ -29,8 +42,8 @@ class Command(BaseCommand):
             self.stdout.write(_("The demo city is already loaded; keeping it."))
         else:
             self.stdout.write(_("Generating and importing a city of %(n)s residents…") % {"n": f"{residents:,}"})
-            import_city(residents, seed, log=self.stdout.write)
-        logins = create_demo_staff(logins_path())
+            import_city(residents, seed, log=self.stdout.write, before_feeds=self._staff)
+        logins = self._staff()
         self.stdout.write(
             _("Ready in %(s).1f s. Demo logins (also in %(file)s):")
             % {"s": time.perf_counter() - started, "file": logins_path()}

@@ -2,10 +2,20 @@
 
 The files (contracts.md: divisions, compounds, buildings, residents, venues, social_registry) can be
 imported in that order with ``linli import KIND FILE``.
+
+Agency feeds from the same city go into the same directory (synth.feeds), with ``feed_truth.csv``:
+
+  --feed-rows N   a linkage evaluation set: N noisy rows of clinic_visits, case_reports, lab_results
+                  and travel over the 14 days up to --feed-date
+  --feeds         one realistic day (--feed-date, default 2020-02-05) of the same four feeds
+                  for the whole city, with a few deliberately hard cases
+
+Given both, each file holds both sets (their keys differ: ``LK-…`` for the linkage set).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -15,7 +25,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from synth.city import generate_city
+from synth.feeds import FEED_DATE, feed_day, merge_feeds, noisy_feeds, write_feeds
 from synth.writer import write_city
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise CommandError(_("--feed-date must be a date like 2020-02-05")) from error
 
 
 class Command(BaseCommand):
@@ -27,14 +45,38 @@ class Command(BaseCommand):
         parser.add_argument("--residents", type=int, default=20000, help="number of residents (default 20000)")
         parser.add_argument("--seed", type=int, default=2020, help="random seed (default 2020)")
         parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+        parser.add_argument(
+            "--feed-rows",
+            type=int,
+            default=0,
+            help="also write a linkage evaluation set of N noisy feed rows with feed_truth.csv (default 0)",
+        )
+        parser.add_argument(
+            "--feeds", action="store_true", help="also write one day of agency feeds for the city with feed_truth.csv"
+        )
+        parser.add_argument(
+            "--feed-date", type=str, default=FEED_DATE.isoformat(), help="day of the feeds (default 2020-02-05)"
+        )
 
     def handle(
-        self, *args: object, out: Path, residents: int, seed: int, json: bool = False, **options: object
+        self,
+        *args: object,
+        out: Path,
+        residents: int,
+        seed: int,
+        json: bool = False,
+        feed_rows: int = 0,
+        feeds: bool = False,
+        feed_date: str | dt.date = FEED_DATE,
+        **options: object,
     ) -> None:
         if residents < 1:
             raise CommandError(_("--residents must be at least 1"))
         if seed < 0:
             raise CommandError(_("--seed must not be negative"))
+        if feed_rows < 0:
+            raise CommandError(_("--feed-rows must not be negative"))
+        day = feed_date if isinstance(feed_date, dt.date) else _date(feed_date)
         started = time.perf_counter()
         city = generate_city(residents, seed)
         generated = time.perf_counter()
@@ -55,6 +97,23 @@ class Command(BaseCommand):
                 "total": round(finished - started, 3),
             },
         }
+        if feed_rows or feeds:
+            sets = []
+            if feed_rows:
+                sets.append(noisy_feeds(city, feed_rows, seed, day))
+            if feeds:
+                sets.append(feed_day(city, day, seed))
+            tables = merge_feeds(*sets)
+            feed_paths = write_feeds(tables, out)
+            done = time.perf_counter()
+            summary["feed_date"] = day.isoformat()
+            summary["feed_rows"] = feed_rows
+            summary["feed_day"] = feeds
+            summary["feed_files"] = {
+                name: {"path": str(path), "rows": tables[name].num_rows} for name, path in feed_paths.items()
+            }
+            summary["seconds"]["feeds"] = round(done - finished, 3)
+            summary["seconds"]["total"] = round(done - started, 3)
         if json:
             self.stdout.write(_dumps(summary))
             return
@@ -71,6 +130,10 @@ class Command(BaseCommand):
             )
             % {**summary["levels"], "households": f"{summary['households']:,}"}
         )
+        if "feed_files" in summary:
+            self.stdout.write(_("Agency feeds for %(date)s:") % {"date": summary["feed_date"]})
+            for name, info in summary["feed_files"].items():
+                self.stdout.write(f"  {name + '.csv':<22}{info['rows']:>12,}")
 
 
 def _dumps(summary: dict) -> str:

@@ -1,0 +1,311 @@
+"""Moving people through the four categories: one entry point for feeds, staff and tracing.
+
+domain.md §3. Every report becomes a CategoryEvent with its outcome, so the history shows what
+arrived, from where, and what it did. A stronger category overrides a weaker one; a weaker or
+duplicate report is noted, never a downgrade; a report older than the current state is noted as
+stale; an exclusion that contradicts a confirmed diagnosis waits in the conflict queue for a person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.choices import (
+    CLOSED_STATES,
+    DEFAULT_PLACEMENT,
+    RANK,
+    TRANSITIONS,
+    CaseState,
+    Category,
+    EventOutcome,
+    SourceKind,
+)
+from cases.models import CategoryConflict, CategoryEvent, ConflictStatus, FollowUp, FollowUpStatus, PersonStatus
+from core.policy import policy
+from people.models import Resident
+
+INFECTED = {Category.CONFIRMED, Category.ASYMPTOMATIC}
+OBSERVATION_DAYS_KEY = {
+    Category.CLOSE_CONTACT: "close_contact_quarantine_days",
+    Category.SECONDARY_CONTACT: "secondary_contact_quarantine_days",
+    Category.FEVER: "close_contact_quarantine_days",
+    Category.SUSPECTED: "close_contact_quarantine_days",
+}
+# Tasks each newly identified category needs (domain.md §3 placement; §4 investigation within 24 h).
+TASKS_ON_IDENTIFICATION = {
+    Category.CONFIRMED: ("notify", "transfer", "investigate"),
+    Category.ASYMPTOMATIC: ("notify", "transfer", "investigate"),
+    Category.SUSPECTED: ("notify", "transfer", "test"),
+    Category.FEVER: ("notify", "transfer", "test"),
+    Category.CLOSE_CONTACT: ("notify", "transfer"),
+    Category.SECONDARY_CONTACT: ("notify",),
+}
+
+
+class TransitionRefused(Exception):
+    """A staff-requested state change the transition table does not allow."""
+
+
+@dataclass
+class Report:
+    """A fact about one person: a category (identification) or a state change, at an event time."""
+
+    person: Resident
+    state: str
+    at: dt.datetime
+    source_kind: str
+    category: str | None = None
+    source_ref: str = ""
+    user: Any = None
+    note: str = ""
+    details: dict[str, Any] = field(default_factory=dict)  # onset_date, sampled_at, severity, placement_*
+
+
+def do_apply(report: Report) -> CategoryEvent:
+    """Apply one report; returns the event that records what it did."""
+    with transaction.atomic():
+        if report.source_ref:
+            existing = CategoryEvent.objects.filter(
+                source_ref=report.source_ref, category=report.category or "", to_state=report.state
+            ).first()
+            if existing is not None:  # the same feed row again: idempotent
+                return existing
+        status = PersonStatus.objects.select_for_update().filter(person=report.person).first()
+        outcome, reason = _decide(status, report)
+        event = _record(status, report, outcome, reason)
+        if outcome == EventOutcome.APPLIED:
+            status = _move(status, report)
+            _after_move(status, report)
+        elif outcome == EventOutcome.CONFLICT:
+            conflict = CategoryConflict(
+                event=event, person=report.person, current_category=status.category, current_state=status.state
+            )
+            conflict.copy_place(report.person)
+            conflict.save()
+            _open_task("review", status, f"conflict:{conflict.pk}", _("Resolve conflicting reports"), reason)
+        return event
+
+
+def _decide(status: PersonStatus | None, report: Report) -> tuple[str, str]:
+    """The outcome of a report given the current status, and why."""
+    identifying = report.category is not None and report.state == CaseState.IDENTIFIED
+    if status is None:
+        if identifying:
+            return EventOutcome.APPLIED, ""
+        return EventOutcome.NOTED, _("No category to change")
+    older = report.at < status.since and report.state != CaseState.DIED
+    if older and (not identifying or RANK[report.category] <= RANK[status.category]):
+        return EventOutcome.STALE, _("Older than the current state")
+    if identifying:
+        if status.state in CLOSED_STATES:
+            return EventOutcome.APPLIED, _("New episode")
+        if RANK[report.category] > RANK[status.category]:
+            return EventOutcome.APPLIED, ""
+        return EventOutcome.NOTED, _("Same or stronger category already stands")
+    if report.state == CaseState.EXCLUDED and status.category in INFECTED and status.state not in CLOSED_STATES:
+        return EventOutcome.CONFLICT, _("An exclusion contradicts a diagnosed infection")
+    if report.category and report.category != status.category:
+        return EventOutcome.NOTED, _("Concerns another category than the current one")
+    if report.state in TRANSITIONS.get(status.state, set()):
+        return EventOutcome.APPLIED, ""
+    if report.state == status.state:
+        return EventOutcome.NOTED, _("Already in this state")
+    return EventOutcome.REFUSED, _("Not an allowed transition from %(state)s") % {"state": status.state}
+
+
+def _record(status: PersonStatus | None, report: Report, outcome: str, reason: str) -> CategoryEvent:
+    event = CategoryEvent(
+        person=report.person,
+        at=report.at,
+        category=report.category or (status.category if status else ""),
+        from_state=status.state if status else "",
+        to_state=report.state,
+        outcome=outcome,
+        source_kind=report.source_kind,
+        source_ref=report.source_ref,
+        user=report.user if getattr(report.user, "is_authenticated", False) else None,
+        note="; ".join(n for n in (report.note, reason) if n)[:300],
+    )
+    event.copy_place(report.person)
+    event.save()
+    return event
+
+
+def _move(status: PersonStatus | None, report: Report) -> PersonStatus:
+    details = report.details
+    if status is None:
+        status = PersonStatus(person=report.person, episode=1)
+    elif report.category and report.state == CaseState.IDENTIFIED:
+        if status.state in CLOSED_STATES:
+            status.episode += 1
+        status.placement_kind, status.placement_name, status.observe_until, status.isolated_at = "", "", None, None
+    if report.category and report.state == CaseState.IDENTIFIED:
+        status.category = report.category
+    status.state = report.state
+    status.since = report.at
+    for key in ("onset_date", "sampled_at", "severity", "placement_kind", "placement_name"):
+        if details.get(key):
+            setattr(status, key, details[key])
+    if report.state == CaseState.PLACED:
+        status.isolated_at = status.isolated_at or report.at
+        status.placement_kind = status.placement_kind or DEFAULT_PLACEMENT.get(status.category, "")
+        days_key = OBSERVATION_DAYS_KEY.get(status.category)
+        if days_key and status.category not in INFECTED:
+            status.observe_until = report.at + dt.timedelta(days=getattr(policy(report.at), days_key))
+    status.copy_place(report.person)
+    status.save()
+    return status
+
+
+def _after_move(status: PersonStatus, report: Report) -> None:
+    if report.state == CaseState.IDENTIFIED:
+        for task_type in TASKS_ON_IDENTIFICATION.get(status.category, ()):
+            _open_task(task_type, status, f"{status.episode}:{task_type}", _task_title(task_type, status), "")
+    elif report.state == CaseState.PLACED and status.observe_until:
+        schedule_follow_ups(status)
+    elif report.state in CLOSED_STATES:
+        FollowUp.objects.filter(person=status.person, status=FollowUpStatus.DUE).delete()
+
+
+def _task_title(task_type: str, status: PersonStatus) -> str:
+    titles = {
+        "notify": _("Notify %(name)s (%(category)s)"),
+        "transfer": _("Transfer %(name)s to %(placement)s"),
+        "investigate": _("Epidemiological investigation of %(name)s within 24 h"),
+        "test": _("Arrange a test for %(name)s"),
+    }
+    template = titles.get(task_type, "%(name)s")
+    return template % {
+        "name": status.person.name,
+        "category": status.get_category_display(),
+        "placement": DEFAULT_PLACEMENT.get(status.category, "").label if status.category in DEFAULT_PLACEMENT else "",
+    }
+
+
+def _open_task(task_type: str, status: PersonStatus, key: str, title: str, detail: str) -> None:
+    from tasks.services import do_open_task
+
+    do_open_task(
+        task_type,
+        subject=status.person,
+        title=title,
+        detail=detail,
+        source=f"person_status:{status.pk}",
+        dedupe_key=f"cases:{status.person_id}:{key}",
+    )
+
+
+def schedule_follow_ups(status: PersonStatus) -> int:
+    """Checks at the policy's times per day from placement until observation ends (set-based)."""
+    per_day = max(1, int(policy().follow_up_checks_per_day))
+    step = dt.timedelta(hours=24 / per_day)
+    start = status.isolated_at or timezone.now()
+    slots, due = [], start + step
+    while due <= status.observe_until:
+        slot = FollowUp(person=status.person, due_at=due)
+        slot.copy_place(status.person)
+        slots.append(slot)
+        due += step
+    FollowUp.objects.bulk_create(slots, ignore_conflicts=True)
+    return len(slots)
+
+
+def do_transition(person: Resident, to_state: str, user, note: str = "", **details: Any) -> CategoryEvent:
+    """A staff decision (notified, transferred, placed with where, released, excluded…)."""
+    status = PersonStatus.objects.filter(person=person).first()
+    if status is None or to_state not in TRANSITIONS.get(status.state, set()):
+        raise TransitionRefused(
+            _("%(from)s → %(to)s is not allowed") % {"from": status.state if status else "-", "to": to_state}
+        )
+    return do_apply(
+        Report(
+            person=person,
+            state=to_state,
+            at=timezone.now(),
+            source_kind=SourceKind.STAFF,
+            category=status.category,
+            user=user,
+            note=note,
+            details=details,
+        )
+    )
+
+
+def do_identify(
+    person: Resident,
+    category: str,
+    user,
+    note: str = "",
+    at: dt.datetime | None = None,
+    source_kind: str = SourceKind.STAFF,
+    source_ref: str = "",
+    **details: Any,
+) -> CategoryEvent:
+    """Put a person into a category (staff decision, tracing, follow-up)."""
+    return do_apply(
+        Report(
+            person=person,
+            state=CaseState.IDENTIFIED,
+            at=at or timezone.now(),
+            source_kind=source_kind,
+            category=category,
+            source_ref=source_ref,
+            user=user,
+            note=note,
+            details=details,
+        )
+    )
+
+
+def do_resolve_conflict(conflict: CategoryConflict, accept: bool, user, note: str) -> None:
+    """Uphold the current state, or accept the contradicting report (applied now, by a person)."""
+    with transaction.atomic():
+        conflict = CategoryConflict.objects.select_for_update().get(pk=conflict.pk)
+        if conflict.status != ConflictStatus.OPEN:
+            return
+        conflict.status = ConflictStatus.ACCEPTED if accept else ConflictStatus.UPHELD
+        conflict.decided_by, conflict.decided_at, conflict.decision_note = user, timezone.now(), note[:300]
+        conflict.save()
+        if accept:
+            status = PersonStatus.objects.select_for_update().get(person=conflict.person)
+            report = Report(
+                person=conflict.person,
+                state=conflict.event.to_state,
+                at=timezone.now(),
+                source_kind=SourceKind.STAFF,
+                category=status.category,
+                user=user,
+                note=_("Conflict %(id)s accepted: %(note)s") % {"id": conflict.pk, "note": note},
+            )
+            _record(status, report, EventOutcome.APPLIED, "")
+            status = _move(status, report)
+            _after_move(status, report)
+
+
+def do_record_follow_up(follow_up: FollowUp, temperature: float | None, symptoms: str, user) -> FollowUp:
+    """Record a check; a fever or a symptom moves the person onto the fever path (issue #3, item 6)."""
+    with transaction.atomic():
+        follow_up.temperature = temperature
+        follow_up.symptoms = symptoms[:200]
+        follow_up.status = FollowUpStatus.DONE
+        follow_up.done_at = timezone.now()
+        follow_up.recorded_by = user if getattr(user, "is_authenticated", False) else None
+        follow_up.save()
+        feverish = temperature is not None and float(temperature) >= float(policy().fever_threshold_c)
+        if feverish or symptoms.strip():
+            do_identify(
+                follow_up.person,
+                Category.FEVER,
+                user,
+                source_kind=SourceKind.FOLLOW_UP,
+                source_ref=f"follow_up:{follow_up.pk}",
+                note=_("Follow-up: %(t)s °C %(s)s")
+                % {"t": temperature if temperature is not None else "-", "s": symptoms},
+            )
+    return follow_up
