@@ -123,3 +123,46 @@ def build_small_city() -> SmallCity:
     city.buildings = {b.code: b for b in Building.objects.all()}
     city.residents = {r.id_number: r for r in Resident.objects.all()}
     return city
+
+
+def build_one_person() -> Resident:
+    """One resident in a one-building chain, made through the ORM: for tests that need a person and
+    the 包保 chain but not a whole imported city (much faster)."""
+    from geo.models import Household
+
+    ensure_role_groups()
+    city = Division.objects.create(code="420100000000", name="武汉市", level="city")
+    parent, nodes = city, {}
+    for level, code, name in (
+        ("district", "420102000000", "江岸区"),
+        ("street", "420102001000", "大智街道"),
+        ("community", "420102001001", "一元社区"),
+        ("grid", "420102001001001", "第1网格"),
+    ):
+        node = Division(code=code, name=name, level=level, parent=parent)
+        node.fill_ancestors()
+        node.save()
+        nodes[level] = parent = node
+    compound = Compound(code="420102001001001-01", name="幸福小区", grid=nodes["grid"])
+    compound.fill_ancestors()
+    compound.save()
+    building = Building(code="420102001001001-01-01", name="1栋", compound=compound)
+    building.fill_ancestors()
+    building.save()
+    household = Household.objects.create(
+        building=building,
+        unit="1",
+        room="101",
+        compound=compound,
+        grid=nodes["grid"],
+        community=nodes["community"],
+        street=nodes["street"],
+        district=nodes["district"],
+    )
+    person = Resident(id_number=valid_id("420102", "19800101", 11), name="张三", sex="M", household=household)
+    person.fill_ancestors()
+    person.save()
+    user_model = get_user_model()
+    do_assign(user_model.objects.create_user("gw"), nodes["grid"], "grid_worker")
+    do_assign(user_model.objects.create_user("cw"), nodes["community"], "community_worker")
+    return person
