@@ -16,12 +16,18 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     StaffRole.DISTRICT: ("core.run_imports",),
     StaffRole.STREET: ("core.run_imports",),
     StaffRole.COMMUNITY_WORKER: (
-        "people.view_full_identity", "core.run_imports", "people.merge_persons", "cases.change_personstatus",
+        "people.view_full_identity",
+        "core.run_imports",
+        "people.merge_persons",
+        "cases.change_personstatus",
     ),
     StaffRole.GRID_WORKER: ("people.view_full_identity", "cases.change_personstatus"),
     StaffRole.CADRE: (),
     StaffRole.CDC_EPIDEMIOLOGIST: (
-        "core.see_whole_city", "people.view_full_identity", "people.merge_persons", "cases.change_personstatus",
+        "core.see_whole_city",
+        "people.view_full_identity",
+        "people.merge_persons",
+        "cases.change_personstatus",
     ),
     StaffRole.HOSPITAL_LIAISON: ("core.run_imports", "cases.change_personstatus"),
     StaffRole.ADMINISTRATOR: (

@@ -311,3 +311,26 @@ def test_case_reports_are_scoped_to_the_person(staffed_city):
     run_import("case_reports", to_csv([{"case_id": "Z1", **person_columns(row), "classification": "suspected"}]))
     report = CaseReport.objects.get(case_id="Z1")
     assert report.grid_id == Resident.objects.get(id_number=row["id_number"]).grid_id
+
+
+def test_systems_push_records_through_the_api(staffed_city):
+    import json
+
+    from django.test import Client
+
+    from core.models import ApiToken
+
+    liaison = staffed_city.staff("his", "hospital_liaison", staffed_city.divisions["420100000000"])
+    _, key = ApiToken.issue(liaison, "hospital HIS")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    row = staffed_city.resident_rows[9]
+    one = {
+        "visit_id": "API-1",
+        **person_columns(row),
+        "hospital_code": "H01",
+        "visited_at": "2020-02-05T10:00:00+08:00",
+        "temperature": "39.0",
+    }
+    response = client.post("/api/imports/clinic_visits/records", json.dumps([one]), content_type="application/json")
+    assert response.status_code == 200 and response.json()["inserted"] == 1
+    assert PersonStatus.objects.get(person__id_number=row["id_number"]).category == "fever"
