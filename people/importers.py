@@ -9,7 +9,16 @@ from django.utils.translation import gettext_lazy as _
 
 from core.imports.columns import Choice, Column, Date, IdNumber, Pattern, Phone, TagList, Text
 from core.imports.kinds import ImportKind, LoadContext, register
-from core.imports.sql import Staging, UpsertResult, as_json, execute, is_postgres, upsert
+from core.imports.sql import (
+    Staging,
+    UpsertResult,
+    as_json,
+    execute,
+    fetch,
+    is_postgres,
+    secondary_indexes_rebuilt,
+    upsert,
+)
 from people.choices import RESIDENT_TAGS, SOCIAL_PROGRAMS, KeyGroupSource
 from people.pinyin import pinyin_column
 
@@ -133,14 +142,16 @@ class ResidentImport(ImportKind):
 
 def _create_households(staging: str) -> None:
     """Every distinct (building, unit, room) gets a household row, set-based."""
-    execute(
-        "INSERT INTO geo_household (building_id, unit, room, compound_id, grid_id, community_id, street_id, "
-        "district_id, created_at, updated_at) "
-        "SELECT DISTINCT s._building_id, s.unit, s.room, s._compound_id, s._grid_id, s._community_id, "
-        f"s._street_id, s._district_id, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM {staging} s "
-        "WHERE NOT EXISTS (SELECT 1 FROM geo_household h WHERE h.building_id = s._building_id "
-        "AND h.unit = s.unit AND h.room = s.room)"
-    )
+    staged = fetch(f"SELECT COUNT(*) FROM {staging}")[0][0]
+    with secondary_indexes_rebuilt("geo_household", staged // 2):
+        execute(
+            "INSERT INTO geo_household (building_id, unit, room, compound_id, grid_id, community_id, street_id, "
+            "district_id, created_at, updated_at) "
+            "SELECT DISTINCT s._building_id, s.unit, s.room, s._compound_id, s._grid_id, s._community_id, "
+            f"s._street_id, s._district_id, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM {staging} s "
+            "WHERE NOT EXISTS (SELECT 1 FROM geo_household h WHERE h.building_id = s._building_id "
+            "AND h.unit = s.unit AND h.room = s.room)"
+        )
 
 
 def _sync_tag_memberships(staging: str) -> None:
@@ -155,16 +166,18 @@ def _sync_tag_memberships(staging: str) -> None:
         'AND NOT EXISTS (SELECT 1 FROM stage_tags t WHERE t.resident_id = m.resident_id AND t.grp = m."group")',
         [source],
     )
-    execute(
-        'INSERT INTO people_keygroupmembership (resident_id, "group", source, since, building_id, compound_id, '
-        "grid_id, community_id, street_id, district_id, created_at, updated_at) "
-        "SELECT t.resident_id, t.grp, %s, NULL, r.building_id, r.compound_id, r.grid_id, r.community_id, "
-        "r.street_id, r.district_id, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP "
-        "FROM stage_tags t JOIN people_resident r ON r.id = t.resident_id "
-        "WHERE NOT EXISTS (SELECT 1 FROM people_keygroupmembership m WHERE m.resident_id = t.resident_id "
-        'AND m."group" = t.grp AND m.source = %s)',
-        [source, source],
-    )
+    tag_rows = fetch("SELECT COUNT(*) FROM stage_tags")[0][0]
+    with secondary_indexes_rebuilt("people_keygroupmembership", tag_rows):
+        execute(
+            'INSERT INTO people_keygroupmembership (resident_id, "group", source, since, building_id, compound_id, '
+            "grid_id, community_id, street_id, district_id, created_at, updated_at) "
+            "SELECT t.resident_id, t.grp, %s, NULL, r.building_id, r.compound_id, r.grid_id, r.community_id, "
+            "r.street_id, r.district_id, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP "
+            "FROM stage_tags t JOIN people_resident r ON r.id = t.resident_id "
+            "WHERE NOT EXISTS (SELECT 1 FROM people_keygroupmembership m WHERE m.resident_id = t.resident_id "
+            'AND m."group" = t.grp AND m.source = %s)',
+            [source, source],
+        )
     follow_moves(f"SELECT _target_id FROM {staging} WHERE _action = 'update'")
     execute("DROP TABLE IF EXISTS stage_tags")
 

@@ -274,3 +274,36 @@ def test_messages_are_chinese_by_default(city):
         with pytest.raises(ImportFileError) as caught:
             run_import("residents", b"code,name\n1,2\n")
         assert "缺少必需的列" in str(caught.value) and "id_number [身份证号]" in str(caught.value)
+
+
+def test_large_loads_rebuild_indexes_and_keep_them(city, monkeypatch):
+    """A load as large as the table drops and rebuilds secondary indexes inside the transaction."""
+    from django.db import connection
+
+    from core.imports import sql
+
+    def index_names(table: str) -> set[str]:
+        with connection.cursor() as cursor:
+            return {
+                c["columns"][0] + ("!" if c["unique"] else "")
+                for c in connection.introspection.get_constraints(cursor, table).values()
+                if c["index"]
+            }
+
+    before = {t: index_names(t) for t in ("people_resident", "geo_household", "people_keygroupmembership")}
+    monkeypatch.setattr(sql, "BULK_REBUILD_MIN_ROWS", 1)
+    rows = [
+        resident_row(
+            city,
+            id_number=valid_id("420106", "19770707", 2 * i + 1),
+            name=f"大批{i}",
+            room=str(900 + i),
+            tags="chronic",
+        )
+        for i in range(60)
+    ]
+    batch = run_import("residents", to_csv(rows))
+    assert batch.inserted == 60
+    assert {t: index_names(t) for t in before} == before
+    assert Resident.objects.filter(name__startswith="大批").count() == 60
+    assert KeyGroupMembership.objects.filter(resident__name__startswith="大批", group="chronic").count() == 60
