@@ -116,7 +116,9 @@ def _decide(status: PersonStatus | None, report: Report) -> tuple[str, str]:
         return EventOutcome.APPLIED, ""
     if report.state == status.state:
         return EventOutcome.NOTED, _("Already in this state")
-    return EventOutcome.REFUSED, _("Not an allowed transition from %(state)s") % {"state": status.state}
+    return EventOutcome.REFUSED, _("Not an allowed transition from %(state)s") % {
+        "state": CaseState(status.state).label
+    }
 
 
 def _record(status: PersonStatus | None, report: Report, outcome: str, reason: str) -> CategoryEvent:
@@ -221,7 +223,11 @@ def do_transition(person: Resident, to_state: str, user, note: str = "", **detai
     status = PersonStatus.objects.filter(person=person).first()
     if status is None or to_state not in TRANSITIONS.get(status.state, set()):
         raise TransitionRefused(
-            _("%(from)s → %(to)s is not allowed") % {"from": status.state if status else "-", "to": to_state}
+            _("%(from)s → %(to)s is not allowed")
+            % {
+                "from": CaseState(status.state).label if status else "-",
+                "to": dict(CaseState.choices).get(to_state, to_state),
+            }
         )
     return do_apply(
         Report(

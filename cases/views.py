@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 from openpyxl import Workbook
 
@@ -70,7 +71,7 @@ def _export(request, qs) -> HttpResponse:
     sheet = workbook.create_sheet(_("Four categories"))
     sheet.append(
         [
-            _("Name"),
+            pgettext("person", "Name"),
             _("Identity number"),
             _("Category"),
             _("State"),

@@ -233,6 +233,20 @@ def _evidence_labels() -> dict[str, dict[int, str]]:
 
 
 def explain(evidence: dict[str, int]) -> list[tuple[str, str, int]]:
-    """(field, what the comparison found, level) for the review page."""
+    """(field label, what the comparison found, level) for the review page."""
+    from django.utils.translation import gettext_lazy as _
+    from django.utils.translation import pgettext_lazy
+
+    fields = {
+        "id_number": _("Identity number"),
+        "name": pgettext_lazy("person", "Name"),
+        "phone": _("Phone"),
+        "birth_date": _("Birth date"),
+        "sex": _("Sex"),
+        "address": _("Address"),
+    }
     labels = _evidence_labels()
-    return [(field, str(labels.get(field, {}).get(level, level)), level) for field, level in evidence.items()]
+    return [
+        (str(fields.get(field, field)), str(labels.get(field, {}).get(level, level)), level)
+        for field, level in evidence.items()
+    ]
