@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.models import ChangeLoggedModel, TimeStampedModel
 from people.choices import KeyGroup, KeyGroupSource, ResidenceType, Sex
 from people.identity import mask_id_number, mask_phone
+
+
+@functools.lru_cache(maxsize=8)
+def _group_labels(language: str | None) -> dict[str, str]:
+    """Key-group labels in one language, built once (lists render hundreds of residents)."""
+    with translation.override(language):
+        return {value: str(label) for value, label in KeyGroup.choices}
 
 
 def _place_column(to: str, verbose_name):
@@ -108,8 +117,8 @@ class Resident(ChangeLoggedModel):
 
     @property
     def tag_list(self) -> list[str]:
-        labels = dict(KeyGroup.choices)
-        return [str(labels.get(t, t)) for t in self.tags.split(";") if t]
+        labels = _group_labels(translation.get_language())
+        return [labels.get(t, t) for t in self.tags.split(";") if t]
 
     def age_on(self, day) -> int | None:
         if self.birth_date is None:

@@ -167,6 +167,9 @@ def secondary_indexes_rebuilt(table: str, incoming_rows: int) -> Iterator[None]:
         execute("SET CONSTRAINTS ALL DEFERRED")
     for _name, definition in indexes:
         execute(definition)
+    # fresh statistics, or the planner keeps the plans it chose for an empty table (a phone search
+    # measured 312 ms instead of 11 ms on PostgreSQL right after a million-row load)
+    execute(f"ANALYZE {q(table)}")
 
 
 @dataclass
