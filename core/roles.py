@@ -12,10 +12,22 @@ from django.contrib.auth.models import Group, Permission
 from core.choices import StaffRole
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    StaffRole.CITY_COMMAND: ("core.see_whole_city", "core.run_imports", "cases.change_personstatus"),
-    StaffRole.DISTRICT: ("core.run_imports",),
-    StaffRole.STREET: ("core.run_imports",),
+    StaffRole.CITY_COMMAND: (
+        "tasks.manage_task",
+        "core.see_whole_city",
+        "core.run_imports",
+        "cases.change_personstatus",
+    ),
+    StaffRole.DISTRICT: (
+        "tasks.manage_task",
+        "core.run_imports",
+    ),
+    StaffRole.STREET: (
+        "tasks.manage_task",
+        "core.run_imports",
+    ),
     StaffRole.COMMUNITY_WORKER: (
+        "tasks.manage_task",
         "people.view_full_identity",
         "core.run_imports",
         "people.merge_persons",
@@ -31,6 +43,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     StaffRole.HOSPITAL_LIAISON: ("core.run_imports", "cases.change_personstatus"),
     StaffRole.ADMINISTRATOR: (
+        "tasks.manage_task",
         "core.edit_policy",
         "core.see_whole_city",
         "core.view_audit",

@@ -164,6 +164,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 LINLI_PAGE_SIZE = 50
 
+# Where task notifications go besides nobody: the in-app inbox and the log; an SMS or WeChat sender
+# is a class with send(user, message, task) named here.
+LINLI_NOTIFY_SENDERS = [
+    s.strip()
+    for s in os.environ.get("LINLI_NOTIFY_SENDERS", "tasks.notify.InboxSender,tasks.notify.ConsoleSender").split(",")
+    if s.strip()
+]
+
 # Background jobs: Huey on SQLite in the embedded mode, on Redis when LINLI_REDIS_URL is set.
 # Tests run jobs synchronously (LINLI_JOBS_IMMEDIATE, set by the test settings hook in conftest).
 LINLI_REDIS_URL = os.environ.get("LINLI_REDIS_URL", "")

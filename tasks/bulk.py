@@ -7,7 +7,8 @@ PostgreSQL; SQLite holds the database write lock for the whole transaction), the
 :func:`apply_changeset` writes, each with one statement:
 
 1. the domain events (tasks.TaskEvent),
-2. the change log (core.ChangeLog, before/after, like core.imports.sql.upsert does for imports),
+2. the change log (core.ChangeLog, before/after, like core.imports.sql.upsert does for imports;
+   the overdue sweep writes one summary row instead, its events being the per-task record),
 3. the tasks themselves (UPDATE … FROM),
 4. the inbox notifications (tasks.Notification), when the inbox sender is in use,
 
@@ -112,6 +113,7 @@ class Change:
     now: dt.datetime
     note: str = ""
     escalate: bool = False  # escalation_level + 1, escalated_at = now
+    log_each: bool = True  # a change-log row per task (else the caller writes one summary row)
     close: bool = False  # closed_at = now
     notify_kind: str | None = None  # tell the new assignee, with ``message`` + the task's title
     message: str = ""
@@ -119,23 +121,50 @@ class Change:
     notify_unchanged: bool = False  # also tell a new assignee who already had the task (escalation)
     previous_kind: str | None = None  # tell the previous assignee (reassign), with previous_message
     previous_message: str = ""
+    previous_digest: Callable[[int], str] | None = None
 
 
 def apply_changeset(change: Change) -> int:
-    """Write events, change log, task updates and notifications for every row of the change set."""
+    """Write events, change log, notifications and the task updates for every row of the change set.
+
+    The task rows are updated last: on PostgreSQL the foreign keys of the new events and
+    notifications are checked statement by statement (SET CONSTRAINTS … IMMEDIATE) while the rows
+    they point at are still the versions this transaction locked when it read them, so the checks
+    lock nothing new; checked at COMMIT instead (Django's default, DEFERRED) they would lock and
+    rewrite every updated task row a second time.
+    """
     (count,) = fetch(f"SELECT COUNT(*) FROM {CHANGESET}")[0]
     if not count:
         return 0
-    now = db_time(change.now)
-    stamp = change.now.isoformat()
-    by = change.by_id
-    escalation_after = "c.from_escalation + 1" if change.escalate else "c.from_escalation"
+    if is_postgres():
+        execute("SET CONSTRAINTS ALL IMMEDIATE")
+    _write_events(change)
+    if change.log_each:
+        _write_change_log(change)
+    if change.notify_kind:
+        newly = "" if change.notify_unchanged else " AND (c.from_user IS NULL OR c.from_user <> c.to_user)"
+        _notify_set(change, "c.to_user", change.notify_kind, change.message, newly, change.digest)
+    if change.previous_kind:
+        moved = " AND c.to_user IS NOT NULL AND c.from_user <> c.to_user"
+        _notify_set(change, "c.from_user", change.previous_kind, change.previous_message, moved, change.previous_digest)
+    _update_tasks(change)
+    if is_postgres():  # back to Django's default for the rest of the transaction (INITIALLY DEFERRED)
+        execute("SET CONSTRAINTS ALL DEFERRED")
+    return count
+
+
+def _write_events(change: Change) -> None:
     execute(
         "INSERT INTO tasks_taskevent (task_id, at, user_id, action, from_status, to_status, assignee_id, level, note) "
         f"SELECT c.task_id, %s, %s, %s, c.from_status, c.to_status, c.to_user, COALESCE(c.to_level, ''), %s "
         f"FROM {CHANGESET} c",
-        [now, by, change.action, change.note],
+        [db_time(change.now), change.by_id, change.action, change.note],
     )
+
+
+def _write_change_log(change: Change) -> None:
+    """Before/after of every changed task, as core.imports.sql.upsert writes them for imports."""
+    escalation_after = "c.from_escalation + 1" if change.escalate else "c.from_escalation"
     before = [
         ("status", "c.from_status"),
         ("assignee_id", "c.from_user"),
@@ -152,15 +181,18 @@ def apply_changeset(change: Change) -> int:
         after.append(("escalated_at", "CAST(%s AS text)"))
     if change.close:
         after.append(("closed_at", "CAST(%s AS text)"))
-    stamps = [stamp] * (change.escalate + change.close)
-    actor = current_actor()
+    stamps = [change.now.isoformat()] * (change.escalate + change.close)
     execute(
         "INSERT INTO core_changelog "
         "(at, user_id, source, action, model, object_id, object_repr, before, after, batch_id) "
         f"SELECT %s, %s, %s, %s, 'tasks.task', c.task_id, '', {json_object(before)}, {json_object(after)}, NULL "
         f"FROM {CHANGESET} c",
-        [now, by, str(actor.source), ChangeAction.UPDATE.value, *stamps],
+        [db_time(change.now), change.by_id, str(current_actor().source), ChangeAction.UPDATE.value, *stamps],
     )
+
+
+def _update_tasks(change: Change) -> None:
+    now = db_time(change.now)
     sets = [
         "status = c.to_status",
         "assignee_id = c.to_user",
@@ -175,26 +207,38 @@ def apply_changeset(change: Change) -> int:
         sets.append("closed_at = %s")
         params.append(now)
     execute(f"UPDATE {TASKS} AS t SET {', '.join(sets)} FROM {CHANGESET} c WHERE t.id = c.task_id", params)
-    if change.notify_kind:
-        newly = "" if change.notify_unchanged else " AND (c.from_user IS NULL OR c.from_user <> c.to_user)"
-        _notify_set(change, "c.to_user", change.notify_kind, change.message, newly, change.digest)
-    if change.previous_kind:
-        moved = " AND c.to_user IS NOT NULL AND c.from_user <> c.to_user"
-        _notify_set(change, "c.from_user", change.previous_kind, change.previous_message, moved, None)
-    return count
 
 
 def _notify_set(
     change: Change, user_column: str, kind: str, message: str, condition: str, digest: Callable[[int], str] | None
 ) -> None:
+    """Tell every user concerned: one inbox row per task, or one digest when a user has more than
+    notify.EACH_UP_TO tasks in this change (a community worker handed 2,000 late tasks at once
+    needs one message, not 2,000); the other senders get one digest per user."""
     where = f"{user_column} IS NOT NULL{condition}"
+    counts = dict(fetch(f"SELECT {user_column}, COUNT(*) FROM {CHANGESET} c WHERE {where} GROUP BY {user_column}"))
+    if not counts:
+        return
     if notify.inbox_in_use():
-        execute(
-            "INSERT INTO tasks_notification (user_id, task_id, kind, message, created_at, read_at) "
-            f"SELECT {user_column}, c.task_id, %s, CAST(%s AS text) || t.title, %s, NULL "
-            f"FROM {CHANGESET} c JOIN {TASKS} t ON t.id = c.task_id WHERE {where}",
-            [kind, message, db_time(change.now)],
-        )
+        many = sorted(user for user, n in counts.items() if n > notify.EACH_UP_TO)
+        excluded, params = "", []
+        if many:
+            excluded = f" AND {user_column} NOT IN ({', '.join(['%s'] * len(many))})"
+            params = many
+        if len(many) < len(counts):
+            execute(
+                "INSERT INTO tasks_notification (user_id, task_id, kind, message, created_at, read_at) "
+                f"SELECT {user_column}, c.task_id, %s, CAST(%s AS text) || t.title, %s, NULL "
+                f"FROM {CHANGESET} c JOIN {TASKS} t ON t.id = c.task_id WHERE {where}{excluded}",
+                [kind, message, db_time(change.now), *params],
+            )
+        if many:
+            from tasks.models import Notification
+
+            text = digest or (lambda n: message + str(n))
+            Notification.objects.bulk_create(
+                Notification(user_id=user, kind=kind, message=text(counts[user]), created_at=change.now)
+                for user in many
+            )
     if digest is not None and any(not getattr(s, "writes_inbox", False) for s in notify.senders()):
-        counts = dict(fetch(f"SELECT {user_column}, COUNT(*) FROM {CHANGESET} c WHERE {where} GROUP BY {user_column}"))
         transaction.on_commit(lambda: notify.send_digests(counts, digest, kind))

@@ -5,7 +5,7 @@ Set-based, whatever the number of tasks: a temporary table of one answerable per
 node (tasks.routing.create_answerable_table), one INSERT … SELECT choosing for every late task the
 nearest staffed level above its current one (grid → community → street → district → city; a task
 at a building or compound goes to the grid first), then the change set of tasks.bulk writes the
-events, the change log, the tasks and the notifications. Runs every 5 minutes as the job
+events, the tasks and the notifications, and one summary row goes to the change log. Runs every 5 minutes as the job
 ``tasks.sweep_overdue`` (tasks.jobs).
 """
 
@@ -19,7 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from core.imports.sql import execute, fetch
+from core.audit import current_actor
+from core.choices import ChangeAction
+from core.imports.sql import execute, fetch, is_postgres
 from core.policy import policy
 from tasks import bulk
 from tasks.choices import CHAIN, NotificationKind, TaskEventAction, TaskStatus
@@ -38,6 +40,27 @@ def overdue_where(alias: str = "t") -> str:
     )
 
 
+def _log_sweep(now: dt.datetime, escalated: int, by_level: dict) -> None:
+    """One change-log row per sweep. Each escalated task has its TaskEvent (action "escalate", at
+    ``now``) with the status, assignee and level it moved to: the per-task record of this system
+    change (style.md lists "task escalated" in the domain event log). One before/after row per task
+    as well would double the sweep's writes (measured: +5 to +10 s per 300,000 tasks)."""
+    from core.models import ChangeLog
+
+    ChangeLog.objects.create(
+        at=now,
+        user_id=None,
+        source=current_actor().source,
+        action=ChangeAction.UPDATE,
+        model="tasks.task",
+        object_id=None,
+        object_repr=ngettext("Overdue sweep: %(n)d task escalated", "Overdue sweep: %(n)d tasks escalated", escalated)
+        % {"n": escalated},
+        before=None,
+        after={"escalated": escalated, "by_level": by_level, "events": {"action": "escalate", "at": now.isoformat()}},
+    )
+
+
 def sweep_overdue(now: dt.datetime | None = None) -> dict:
     """Escalate every active task past its deadline, not escalated within the step, one level up.
 
@@ -52,6 +75,8 @@ def sweep_overdue(now: dt.datetime | None = None) -> dict:
     step = dt.timedelta(hours=float(policy(now).escalation_step_hours))
     levels = CHAIN[:-1]
     with transaction.atomic():
+        if is_postgres():  # the change set's hash join stays in memory (300,000 rows ≈ 20 MB)
+            execute("SET LOCAL work_mem = '64MB'")
         staffed = create_answerable_table(timezone.localdate(now))
         bulk.create_changeset()
         joins, user_expr, level_expr = next_owner_sql(levels)
@@ -73,6 +98,7 @@ def sweep_overdue(now: dt.datetime | None = None) -> dict:
                 now=now,
                 note=_("Past the deadline"),
                 escalate=True,
+                log_each=False,
                 notify_kind=NotificationKind.ESCALATED,
                 notify_unchanged=True,
                 message=_("Escalated to you, past the deadline: "),
@@ -84,6 +110,8 @@ def sweep_overdue(now: dt.datetime | None = None) -> dict:
         )
         by_level = dict(fetch(f"SELECT to_level, COUNT(*) FROM {bulk.CHANGESET} GROUP BY to_level"))
         bulk.drop_temporary_tables(bulk.CHANGESET, ANSWERABLE_TABLE)
+        if escalated:
+            _log_sweep(now, escalated, by_level)
     return {
         "late": late,
         "escalated": escalated,

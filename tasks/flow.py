@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from django.utils.translation import gettext as _
+
 from tasks.choices import TaskStatus as S
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -75,4 +77,8 @@ def path(from_status: str, to_status: str, via: frozenset[str] | None = None) ->
                     steps.append(seen[steps[-1]])
                 return steps[::-1]
             queue.append(nxt)
-    raise TransitionError(f"no way from {from_status} to {to_status}")
+    labels = dict(S.choices)
+    raise TransitionError(
+        _("no way from %(from)s to %(to)s")
+        % {"from": labels.get(from_status, from_status), "to": labels.get(to_status, to_status)}
+    )

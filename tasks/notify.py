@@ -6,8 +6,9 @@ with a ``send`` method.
 
 Single actions call :func:`notify` (every sender, one message). Set-based paths (bulk actions, the
 overdue sweep) write inbox rows themselves with one INSERT … SELECT when the inbox sender is in use
-(:func:`inbox_in_use`), and give the other senders one digest per user (:func:`send_digests`), so a
-sweep of 300,000 tasks does not make 300,000 calls.
+(:func:`inbox_in_use`) — one row per task, or one digest row for a user given more than
+:data:`EACH_UP_TO` tasks at once — and give the other senders one digest per user
+(:func:`send_digests`), so a sweep of 300,000 tasks does not make 300,000 calls.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from tasks.choices import NotificationKind
 log = logging.getLogger("linli.notify")
 
 SENDERS: list[str] = ["tasks.notify.InboxSender", "tasks.notify.ConsoleSender"]
+# set-based paths: a user given more tasks than this at once gets one digest in the inbox instead
+EACH_UP_TO = 20
 
 
 @runtime_checkable

@@ -209,20 +209,20 @@ def do_transition(
 def _require_for(task: Task, status: str) -> None:
     """What a status needs on the task itself."""
     if status == S.DISPATCHED and task.assignee_id is None:
-        raise TransitionError("a task is dispatched to someone: assign it")
+        raise TransitionError(_("a task is dispatched to someone: assign it"))
     if status == S.FED_BACK and not task.feedback.strip():
-        raise TransitionError("feeding back needs the feedback")
+        raise TransitionError(_("feeding back needs the feedback"))
     if status == S.EVALUATED and task.evaluation not in TaskEvaluation.values:
-        raise TransitionError("an evaluation is satisfied or unsatisfied")
+        raise TransitionError(_("an evaluation is satisfied or unsatisfied"))
 
 
 def do_assign(task: Task, user, by, note: str = "") -> Task:
     """Give an open task to ``user`` (who must have it in their jurisdiction); status becomes dispatched."""
     if task.status not in ACTIVE:
-        raise TransitionError(f"a {task.status} task cannot be assigned")
+        raise TransitionError(_("a %(status)s task cannot be assigned") % {"status": task.get_status_display()})
     level = level_of(user, task)
     if level is None:
-        raise TransitionError("the task is outside the assignee's jurisdiction")
+        raise TransitionError(_("the task is outside the assignee's jurisdiction"))
     if task.assignee_id == user.pk:
         return task
     previous = task.assignee
@@ -252,7 +252,7 @@ def do_start(task: Task, by, note: str = "") -> Task:
 def do_feed_back(task: Task, by, feedback: str, note: str = "") -> Task:
     """Report what was done (→ fed back; a dispatched task passes through handling)."""
     if not feedback.strip():
-        raise TransitionError("feeding back needs the feedback")
+        raise TransitionError(_("feeding back needs the feedback"))
     do_transition(task, S.FED_BACK, by, note, walk=True, via={S.HANDLING}, changes={"feedback": feedback.strip()})
     if task.opened_by_id and task.opened_by_id != _user_id(by):
         notify(
@@ -276,7 +276,7 @@ def do_send_back(task: Task, by, note: str = "") -> Task:
 def do_evaluate(task: Task, by, evaluation: str, note: str = "") -> Task:
     """Record how the closed task was judged (closed → evaluated)."""
     if evaluation not in TaskEvaluation.values:
-        raise TransitionError("an evaluation is satisfied or unsatisfied")
+        raise TransitionError(_("an evaluation is satisfied or unsatisfied"))
     return do_transition(task, S.EVALUATED, by, note, changes={"evaluation": evaluation})
 
 
@@ -423,6 +423,7 @@ def do_bulk_reassign(tasks: QuerySet | Iterable[int], user, by, note: str = "") 
                 digest=_digest("%(n)d task assigned to you", "%(n)d tasks assigned to you"),
                 previous_kind=NotificationKind.TAKEN_OVER,
                 previous_message=_("Handed to someone else: "),
+                previous_digest=_digest("%(n)d task handed to someone else", "%(n)d tasks handed to someone else"),
             )
         )
         bulk.drop_temporary_tables(bulk.CHANGESET, bulk.TARGETS)

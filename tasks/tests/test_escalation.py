@@ -43,9 +43,10 @@ def test_overdue_task_goes_to_the_community(open_task, grid_worker, community_wo
     )
     note = Notification.objects.get(user=community_worker, kind="escalated")
     assert note.task == task and task.title in note.message
-    log = ChangeLog.objects.filter(model="tasks.task", object_id=task.pk, action="update").latest("id")
-    assert log.before["assignee_id"] == grid_worker.pk and log.after["assignee_id"] == community_worker.pk
-    assert log.after["escalation_level"] == 1
+    # the change log: one summary row per sweep, pointing at the events
+    log = ChangeLog.objects.filter(model="tasks.task", action="update").latest("id")
+    assert log.object_id is None and log.after["escalated"] == 1 and log.after["by_level"] == {"community": 1}
+    assert not ChangeLog.objects.filter(model="tasks.task", object_id=task.pk, action="update").exists()
 
 
 def test_no_double_escalation_within_the_step(open_task, grid_worker, community_worker, street_worker):
@@ -152,3 +153,14 @@ def test_the_job_is_registered_and_runs(open_task, grid_worker, community_worker
     task.refresh_from_db()
     assert task.assignee == community_worker
     assert Job.objects.filter(name="tasks.sweep_overdue", status="done").count() == 1
+
+
+def test_many_tasks_at_once_make_one_digest(open_task, grid_worker, community_worker, monkeypatch):
+    from tasks import notify
+
+    monkeypatch.setattr(notify, "EACH_UP_TO", 2)
+    tasks = [open_task("notify", title=f"t{i}") for i in range(3)]
+    sweep_overdue(late(tasks[-1]))
+    (digest,) = Notification.objects.filter(user=community_worker, kind="escalated")
+    assert digest.task is None and digest.message == "3 overdue tasks escalated to you"
+    assert TaskEvent.objects.filter(action="escalate").count() == 3

@@ -240,3 +240,10 @@ def test_assign_outside_the_assignees_jurisdiction_refused(city, open_task, comm
     stranger = city.staff("stranger", "grid_worker", city.grid("420106", 1))
     with pytest.raises(TransitionError):
         do_assign(task, stranger, community_worker)
+
+
+def test_finished_tasks_cannot_be_assigned(open_task, grid_worker, community_worker):
+    task = open_task("notify")
+    do_cancel(task, community_worker)
+    with pytest.raises(TransitionError):
+        do_assign(task, community_worker, community_worker)
