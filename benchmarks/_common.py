@@ -8,10 +8,12 @@ runs itself once per database in a subprocess (``run_self``).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -74,7 +76,9 @@ def drop_database_url(url: str, admin_url: str = DEFAULT_PG_ADMIN_URL) -> None:
 
 def setup_django(database_url: str) -> None:
     """Point the settings at ``database_url`` and a private LINLI_HOME, then ``django.setup()``."""
-    os.environ["LINLI_HOME"] = tempfile.mkdtemp(prefix="linli-bench-home-")
+    home = tempfile.mkdtemp(prefix="linli-bench-home-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    os.environ["LINLI_HOME"] = home
     os.environ["LINLI_DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "linli.settings"
     hosts = os.environ.get("LINLI_ALLOWED_HOSTS", "127.0.0.1,localhost")

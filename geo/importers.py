@@ -53,14 +53,7 @@ def reject_names_taken(
     staged_key: str,
 ) -> None:
     """Names are unique within their parent: refuse a row whose name another record already holds."""
-    ctx.reject(
-        staging,
-        f"{where} AND EXISTS (SELECT 1 FROM {staging.name} s2 WHERE s2.{staged_parent} = s.{staged_parent} "
-        f"AND s2.name = s.name AND s2._line < s._line)",
-        "name_taken",
-        "name",
-        "s.name",
-    )
+    ctx.reject_repeats(staging, f"s.{staged_parent}, s.name", "name_taken", "name", where=where)
     ctx.reject(
         staging,
         f"{where} AND EXISTS (SELECT 1 FROM {target} t WHERE t.{parent_col} = s.{staged_parent} "

@@ -277,14 +277,7 @@ class SocialRegistryImport(ImportKind):
                         "s.name",
                     )
         ctx.reject(staging, "s._resident_id IS NULL", "person_not_found", "id_number", "COALESCE(s.id_number, s.name)")
-        ctx.reject(
-            staging,
-            f"EXISTS (SELECT 1 FROM {s} s2 WHERE s2._resident_id = s._resident_id "
-            "AND s2.program = s.program AND s2._line < s._line)",
-            "duplicate_key_in_file",
-            "id_number",
-            f"(SELECT MIN(s2._line) FROM {s} s2 WHERE s2._resident_id = s._resident_id AND s2.program = s.program)",
-        )
+        ctx.reject_repeats(staging, "s._resident_id, s.program", "duplicate_key_in_file", "id_number")
         for method, count in _link_counts(s).items():
             ctx.linked[method] = ctx.linked.get(method, 0) + count
         source = KeyGroupSource.SOCIAL_REGISTRY.value

@@ -34,10 +34,11 @@ def search_queryset(user, text: str) -> tuple[str, QuerySet]:
     text = text.strip()
     base = restrict(user, Resident.objects.all())
     if _ID_LIKE.match(text.replace(" ", "")):
-        return "id_number", base.filter(id_number=normalise_id_number(text))
+        # no ORDER BY: with Meta.ordering a fresh PostgreSQL table was walked by primary key (312 ms)
+        return "id_number", base.filter(id_number=normalise_id_number(text)).order_by()
     digits = re.sub(r"[\s-]", "", text)
     if _PHONE_LIKE.match(digits):
-        return "phone", base.filter(phone=digits)
+        return "phone", base.filter(phone=digits).order_by()
     return "name", base.filter(name__gte=text, name__lt=text + "\uffff").order_by("name", "id")
 
 
