@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
-from core.audit import log_reads
+from core.audit import log_reads_of_queryset
 from core.choices import ReadAction
 from core.panels import node_panels
 from core.scoping import get_scoped_or_404, jurisdiction_of, restrict
@@ -112,13 +113,13 @@ def building_detail(request, pk: int):
         request.user, Building.objects.select_related("compound", "grid", "community", "street", "district"), pk=pk
     )
     households = list(Household.objects.filter(building=building).order_by("unit", "room"))
-    residents = list(
-        restrict(request.user, Resident.objects.filter(building=building)).order_by("household_id", "birth_date")
-    )
+    shown = restrict(request.user, Resident.objects.filter(building=building))
+    residents = list(shown.order_by("household_id", "birth_date"))
     by_household: dict[int, list[Resident]] = {}
     for r in residents:
         by_household.setdefault(r.household_id, []).append(r)
-    log_reads(request.user, ReadAction.LIST, Resident, [r.pk for r in residents])
+    log_reads_of_queryset(request.user, ReadAction.LIST, shown)  # one INSERT … SELECT for the whole list
+    resident_url = reverse("people:resident", args=[0]).removesuffix("0/")  # one reverse, not one per row
     grid = building.grid
     return render(
         request,
@@ -127,6 +128,7 @@ def building_detail(request, pk: int):
             "node": building,
             "households": [(h, by_household.get(h.pk, [])) for h in households],
             "chain": answerable_chain(building),
+            "resident_url": resident_url,
             "panels": node_panels(request, "building", building),
             "crumbs": ([*_crumbs(request.user, grid), (grid, True)] if grid else []),
             "compound": building.compound,

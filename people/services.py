@@ -65,10 +65,7 @@ class LedgerFilter:
 def ledger_queryset(user, f: LedgerFilter, today: dt.date | None = None) -> QuerySet:
     """Residents on one key-group ledger, in scope, narrowed by node, sex, age and residence type."""
     today = today or timezone.localdate()
-    members = KeyGroupMembership.objects.filter(group=f.group)
-    if f.node:
-        members = members.filter(**{NODE_FIELDS[f.node[0]]: f.node[1]})
-    qs = restrict(user, Resident.objects.filter(pk__in=members.values("resident_id")))
+    qs = restrict(user, Resident.objects.filter(pk__in=ledger_members(user, f).values("resident_id")))
     if f.sex in {"M", "F"}:
         qs = qs.filter(sex=f.sex)
     if f.residence_type:
@@ -80,6 +77,23 @@ def ledger_queryset(user, f: LedgerFilter, today: dt.date | None = None) -> Quer
     return qs.select_related("compound", "building", "household").order_by(
         "grid_id", "building_id", "household_id", "id"
     )
+
+
+def ledger_members(user, f: LedgerFilter) -> QuerySet:
+    """The ledger's memberships in scope and under the node: memberships carry their resident's
+    place, so the subquery is narrowed before it meets the residents table."""
+    members = restrict(user, KeyGroupMembership.objects.filter(group=f.group))
+    if f.node:
+        members = members.filter(**{NODE_FIELDS[f.node[0]]: f.node[1]})
+    return members
+
+
+def ledger_count(user, f: LedgerFilter) -> int | None:
+    """The ledger's size from the memberships alone, when no filter needs the residents table;
+    a COUNT over residents IN (…) scanned a million rows on PostgreSQL (0.5 s)."""
+    if f.sex or f.residence_type or f.age_min is not None or f.age_max is not None:
+        return None
+    return ledger_members(user, f).values("resident_id").distinct().count()
 
 
 def _years_ago(today: dt.date, years: int) -> dt.date:

@@ -17,7 +17,7 @@ from core.scoping import get_scoped_or_404, restrict
 from people.choices import KeyGroup, ResidenceType
 from people.exports import ledger_workbook
 from people.models import Resident
-from people.services import LedgerFilter, group_counts, ledger_queryset, parse_node, search_queryset
+from people.services import LedgerFilter, group_counts, ledger_count, ledger_queryset, parse_node, search_queryset
 
 SEARCH_LIMIT = 50
 
@@ -114,7 +114,11 @@ def ledger(request, group: str):
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="ledger-{group}-{stamp}.xlsx"'
         return response
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    paginator = Paginator(qs, 50)
+    known = ledger_count(request.user, f)
+    if known is not None:
+        paginator.count = known  # Paginator.count is a cached property: give it the cheap count
+    page = paginator.get_page(request.GET.get("page"))
     log_reads(request.user, ReadAction.LIST, Resident, [r.pk for r in page.object_list])
     query = request.GET.copy()
     query.pop("page", None)

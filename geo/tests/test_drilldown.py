@@ -69,6 +69,9 @@ def test_building_page_budget_and_chain(city, commander, django_assert_max_num_q
     page = response.content.decode()
     assert response.status_code == 200 and "101" in page and "201" in page
     assert page.count("/people/residents/") == 5
+    from core.models import ReadLog
+
+    assert ReadLog.objects.filter(user=commander, action="list", model="people.resident").count() == 5
 
 
 def test_divisions_api_budget(city, commander, django_assert_max_num_queries):
