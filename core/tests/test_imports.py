@@ -307,3 +307,34 @@ def test_large_loads_rebuild_indexes_and_keep_them(city, monkeypatch):
     assert {t: index_names(t) for t in before} == before
     assert Resident.objects.filter(name__startswith="大批").count() == 60
     assert KeyGroupMembership.objects.filter(resident__name__startswith="大批", group="chronic").count() == 60
+
+
+def test_large_loads_keep_foreign_keys(city, monkeypatch):
+    """PostgreSQL drops the foreign keys of a large load and validates them again, once."""
+    from django.db import IntegrityError, connection, transaction
+
+    from core.imports import sql
+
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL drops and validates foreign keys around large loads")
+
+    def foreign_keys(table: str) -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f' AND convalidated",
+                [table],
+            )
+            return {row[0] for row in cursor.fetchall()}
+
+    before = foreign_keys("people_resident")
+    monkeypatch.setattr(sql, "BULK_REBUILD_MIN_ROWS", 1)
+    rows = [
+        resident_row(city, id_number=valid_id("420106", "19660606", 2 * i + 1), name=f"外键{i}", room=str(700 + i))
+        for i in range(50)
+    ]
+    assert run_import("residents", to_csv(rows)).inserted == 50
+    assert foreign_keys("people_resident") == before and before
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Resident.objects.filter(name="外键0").update(household_id=10**9)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
