@@ -77,10 +77,15 @@ class ResidentImport(ImportKind):
         ("_street_id", "bigint"),
         ("_district_id", "bigint"),
         ("_household_id", "bigint"),
-        ("_id_sex", "text"),
     )
 
     def derive(self, table: pa.Table) -> pa.Table:
+        """Pinyin, the sex the identity number states, and empty rather than missing unit and room,
+        computed on the Arrow columns instead of two full UPDATE passes over the staging table."""
+        for column in ("unit", "room"):
+            index = table.column_names.index(column)
+            table = table.set_column(index, column, pc.fill_null(table.column(column), ""))
+        table = table.append_column("_id_sex", pa.array(sex_from_id(table.column("id_number")), type=pa.string()))
         return table.append_column("name_pinyin", pinyin_column(table.column("name")))
 
     def check(self, table, reasons, columns, details) -> None:
@@ -98,15 +103,10 @@ class ResidentImport(ImportKind):
             f"FROM geo_building b WHERE b.code = s.building_code"
         )
         ctx.reject(staging, "s._building_id IS NULL", "unknown_parent", "building_code", "s.building_code")
-        execute(f"UPDATE {s} SET unit = COALESCE(unit, ''), room = COALESCE(room, '')")
         _create_households(s)
         execute(
             f"UPDATE {s} AS s SET _household_id = h.id FROM geo_household h "
             f"WHERE h.building_id = s._building_id AND h.unit = s.unit AND h.room = s.room"
-        )
-        execute(
-            f"UPDATE {s} SET _id_sex = CASE WHEN CAST(substr(id_number, 17, 1) AS integer) % 2 = 1 "
-            f"THEN 'M' ELSE 'F' END"
         )
         result = upsert(
             staging,
