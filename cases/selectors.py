@@ -7,21 +7,13 @@ from django.db.models import Count, QuerySet
 from cases.choices import CLOSED_STATES, Category
 from cases.models import PersonStatus
 from core.scoping import restrict
-
-NODE_FIELD = {
-    "district": "district_id",
-    "street": "street_id",
-    "community": "community_id",
-    "grid": "grid_id",
-    "compound": "compound_id",
-    "building": "building_id",
-}
+from people.services import NODE_FIELDS
 
 
 def statuses(user, level: str | None = None, node_id: int | None = None, *, active_only: bool = True) -> QuerySet:
     qs = restrict(user, PersonStatus.objects.all())
-    if level in NODE_FIELD and node_id:
-        qs = qs.filter(**{NODE_FIELD[level]: node_id})
+    if level in NODE_FIELDS and node_id:
+        qs = qs.filter(**{NODE_FIELDS[level]: node_id})
     if active_only:
         qs = qs.exclude(state__in=CLOSED_STATES)
     return qs

@@ -20,6 +20,7 @@ from core.imports.sql import (
     upsert,
 )
 from people.choices import RESIDENT_TAGS, SOCIAL_PROGRAMS, KeyGroupSource
+from people.models import PLACE_COLUMNS
 from people.pinyin import pinyin_column
 
 SEX = Choice({"m": "M", "f": "F", "男": "M", "女": "F", "male": "M", "female": "F"})
@@ -34,7 +35,6 @@ RESIDENCE = Choice(
     }
 )
 NODE_CODE = Pattern(r"^[0-9A-Za-z][0-9A-Za-z\-_.]{0,39}$", upper=True)
-LOCATION_COLUMNS = ("building_id", "compound_id", "grid_id", "community_id", "street_id", "district_id")
 
 
 def sex_from_id(id_numbers: pa.Array) -> np.ndarray:
@@ -184,7 +184,7 @@ def _sync_tag_memberships(staging: str) -> None:
 
 def follow_moves(resident_ids_sql: str) -> None:
     """Ledger rows carry the resident's location; copy it again for residents who moved."""
-    sets = ", ".join(f"{c} = r.{c}" for c in LOCATION_COLUMNS)
+    sets = ", ".join(f"{c} = r.{c}" for c in PLACE_COLUMNS)
     execute(
         f"UPDATE people_keygroupmembership AS m SET {sets} FROM people_resident r "
         f"WHERE r.id = m.resident_id AND m.resident_id IN ({resident_ids_sql})"
@@ -288,7 +288,7 @@ class SocialRegistryImport(ImportKind):
             key=[("resident_id", "s._resident_id"), ("group", "s.program"), ("source", f"'{source}'")],
             values=[("since", "s.since")],
             insert_only=[
-                (c, f"(SELECT r.{c} FROM people_resident r WHERE r.id = s._resident_id)") for c in LOCATION_COLUMNS
+                (c, f"(SELECT r.{c} FROM people_resident r WHERE r.id = s._resident_id)") for c in PLACE_COLUMNS
             ],
             batch_id=ctx.batch_id,
             user_id=ctx.user_id,
