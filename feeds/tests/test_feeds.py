@@ -236,6 +236,10 @@ def test_rows_without_a_usable_identity_are_linked_or_rejected(staffed_city):
     assert linked.person.id_number == row["id_number"] and linked.link_probability > 0.99
     stranger = ClinicVisit.objects.get(visit_id="P2").person
     assert stranger.registered is False and stranger.grid_id is None
+    assert stranger.name_pinyin == "waidiren"
+    from core.models import ChangeLog
+
+    assert ChangeLog.objects.filter(model="people.resident", action="bulk_create", batch=batch).exists()
     assert PersonStatus.objects.get(person=stranger).category == "fever"
 
 
