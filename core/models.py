@@ -13,6 +13,14 @@ from django.utils.translation import gettext_lazy as _
 from core.choices import ChangeAction, ChangeSource, ImportStatus, ReadAction, RejectStatus
 
 
+def exactly_one_of(*fields: str) -> models.Q:
+    """The condition of a CheckConstraint that exactly one of these nullable foreign keys is set."""
+    condition = models.Q()
+    for chosen in fields:
+        condition |= models.Q(**{f"{f}__isnull": f != chosen for f in fields})
+    return condition
+
+
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.choices import StaffRole
-from core.models import ChangeLoggedModel, TimeStampedModel
+from core.models import ChangeLoggedModel, TimeStampedModel, exactly_one_of
 from geo.choices import DEFAULT_DWELL_MINUTES, LEVEL_ORDER, DivisionLevel, VenueKind
 
 
@@ -270,11 +270,7 @@ class Assignment(TimeStampedModel):
         verbose_name_plural = _("assignments")
         constraints = [
             models.CheckConstraint(
-                condition=(
-                    models.Q(division__isnull=False, compound__isnull=True, building__isnull=True)
-                    | models.Q(division__isnull=True, compound__isnull=False, building__isnull=True)
-                    | models.Q(division__isnull=True, compound__isnull=True, building__isnull=False)
-                ),
+                condition=exactly_one_of("division", "compound", "building"),
                 name="assignment_exactly_one_node",
             )
         ]

@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.models import ChangeLoggedModel
+from core.models import ChangeLoggedModel, exactly_one_of
 from tasks.choices import (
     STATUS_COLOURS,
     NotificationKind,
@@ -120,43 +120,7 @@ class Task(ChangeLoggedModel):
         ordering = ["due_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=(
-                    models.Q(
-                        resident__isnull=False,
-                        household__isnull=True,
-                        subject_building__isnull=True,
-                        subject_compound__isnull=True,
-                        venue__isnull=True,
-                    )
-                    | models.Q(
-                        resident__isnull=True,
-                        household__isnull=False,
-                        subject_building__isnull=True,
-                        subject_compound__isnull=True,
-                        venue__isnull=True,
-                    )
-                    | models.Q(
-                        resident__isnull=True,
-                        household__isnull=True,
-                        subject_building__isnull=False,
-                        subject_compound__isnull=True,
-                        venue__isnull=True,
-                    )
-                    | models.Q(
-                        resident__isnull=True,
-                        household__isnull=True,
-                        subject_building__isnull=True,
-                        subject_compound__isnull=False,
-                        venue__isnull=True,
-                    )
-                    | models.Q(
-                        resident__isnull=True,
-                        household__isnull=True,
-                        subject_building__isnull=True,
-                        subject_compound__isnull=True,
-                        venue__isnull=False,
-                    )
-                ),
+                condition=exactly_one_of("resident", "household", "subject_building", "subject_compound", "venue"),
                 name="task_exactly_one_subject",
             ),
             # re-running the rule that opened a task must not open it twice
