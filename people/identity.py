@@ -129,19 +129,27 @@ def id_problem_codes(numbers: np.ndarray | list[str], today: dt.date | None = No
     if values.size == 0:
         return np.array([], dtype=object)
     chars, right_length = _as_char_matrix(values)
-    digits = chars.astype(np.int64) - ord("0")
-    body_digits = np.all((digits[:, :17] >= 0) & (digits[:, :17] <= 9), axis=1)
-    last = chars[:, 17]
-    last_ok = ((last >= ord("0")) & (last <= ord("9"))) | (last == ord("X"))
-    shape_ok = right_length & body_digits & last_ok
+    return id_problem_codes_of_chars(chars, right_length, today)
 
-    total = (np.clip(digits[:, :17], 0, 9) * np.array(WEIGHTS, dtype=np.int64)).sum(axis=1)
+
+def id_problem_codes_of_chars(chars: np.ndarray, right_length: np.ndarray, today: dt.date | None = None) -> np.ndarray:
+    """:func:`id_problem_codes` over an (n, 18) uint8 character matrix (e.g. straight from Arrow).
+
+    Small integer types and one matrix product: this runs over every row of a scans file."""
+    d = chars - np.uint8(ord("0"))  # wraps: anything below '0' becomes large
+    body_digits = (d[:, :17] <= 9).all(axis=1)
+    last = chars[:, 17]
+    last_ok = (d[:, 17] <= 9) | (last == ord("X"))
+    shape_ok = right_length & body_digits & last_ok
+    safe = np.minimum(d, 9).astype(np.int32)
+
+    total = safe[:, :17] @ np.array(WEIGHTS, dtype=np.int32)
     expected = np.frombuffer(CHECK_CHARS.encode(), dtype=np.uint8)[total % 11]
     check_ok = expected == last
 
-    year = (np.clip(digits[:, 6:10], 0, 9) * np.array([1000, 100, 10, 1])).sum(axis=1)
-    month = np.clip(digits[:, 10], 0, 9) * 10 + np.clip(digits[:, 11], 0, 9)
-    day = np.clip(digits[:, 12], 0, 9) * 10 + np.clip(digits[:, 13], 0, 9)
+    year = safe[:, 6:10] @ np.array([1000, 100, 10, 1], dtype=np.int32)
+    month = safe[:, 10] * 10 + safe[:, 11]
+    day = safe[:, 12] * 10 + safe[:, 13]
     month_ok = (month >= 1) & (month <= 12)
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     max_day = _DAYS_IN_MONTH[np.where(month_ok, month, 1)] - ((np.where(month_ok, month, 1) == 2) & ~leap)
@@ -150,7 +158,7 @@ def id_problem_codes(numbers: np.ndarray | list[str], today: dt.date | None = No
     ymd = year * 10000 + month * 100 + day
     date_ok &= (ymd >= 18900101) & (ymd <= today.year * 10000 + today.month * 100 + today.day)
 
-    out = np.full(values.shape[0], "", dtype=object)
+    out = np.full(chars.shape[0], "", dtype=object)
     out[~date_ok] = IdProblem.BIRTH_DATE.value
     out[~check_ok] = IdProblem.CHECKSUM.value
     out[~shape_ok] = IdProblem.FORMAT.value

@@ -69,7 +69,15 @@ class ImportKind:
         """Add computed columns to the accepted rows before staging (e.g. pinyin of names)."""
         return table
 
+    # A kind whose rows live outside the relational database (e.g. venue scans in the presence
+    # store) sets this and implements ``store`` instead of ``load``: no staging table is made.
+    stored_outside_sql: bool = False
+
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
+        raise NotImplementedError
+
+    def store(self, ctx: LoadContext, table: pa.Table) -> UpsertResult:
+        """Write the accepted rows to their own store, all or nothing; refuse rows through ``ctx``."""
         raise NotImplementedError
 
     def after_load(self, ctx: LoadContext) -> None:

@@ -28,6 +28,7 @@ REASONS: dict[str, str] = {
     "name_taken": _("Another record under the same parent already has the name %(detail)s."),
     "person_not_found": _("No resident matches this row (%(detail)s)."),
     "person_ambiguous": _("More than one resident matches this row (%(detail)s)."),
+    "unknown_venue": _("The venue code %(detail)s is not registered."),
 }
 
 
@@ -50,6 +51,7 @@ REASON_LABELS: dict[str, str] = {
     "name_taken": _("Name already used under the parent"),
     "person_not_found": _("No matching resident"),
     "person_ambiguous": _("Several matching residents"),
+    "unknown_venue": _("Unknown venue code"),
 }
 
 LINK_METHODS: dict[str, str] = {

@@ -118,6 +118,10 @@ def _reject_duplicate_keys(kind, table: pa.Table, lines: np.ndarray, reasons: np
     candidates = np.flatnonzero(complete)
     if len(candidates) < 2:
         return
+    if len(kind.key) == 1:  # the usual case: one hash pass says whether any key repeats at all
+        column = table.column(kind.key[0]).take(pa.array(candidates))
+        if pc.count_distinct(column).as_py() == len(candidates):
+            return
     keyed = pa.table({k: table.column(k) for k in kind.key}).take(pa.array(candidates))
     composite = keyed.column(0).cast(pa.string())
     for name in kind.key[1:]:
@@ -135,7 +139,7 @@ def _extra_json(raw: RawTable, extra_indexes: list[int], ok_mask: pa.Array) -> p
     """Unknown columns are kept, per row, as a JSON object (contracts.md: not an error)."""
     count = pc.sum(pc.cast(ok_mask, pa.int64())).as_py() or 0
     if not extra_indexes:
-        return pa.array(["{}"] * count, type=pa.string())
+        return pa.repeat(pa.scalar("{}", type=pa.string()), count)
     headers = [raw.headers[i] for i in extra_indexes]
     cols = [raw.columns[i].filter(ok_mask).to_pylist() for i in extra_indexes]
     return pa.array(
@@ -151,12 +155,17 @@ def run_import(
     filename: str = "",
     user=None,
     source: str = "system",
+    max_bytes: int | None = None,
 ) -> ImportBatch:
-    """Import one file. Raises ImportFileError (and records a failed batch) when it is unusable."""
+    """Import one file. Raises ImportFileError (and records a failed batch) when it is unusable.
+
+    ``max_bytes`` defaults to the upload limit; the command line passes 0 (no limit) for the
+    multi-gigabyte files agencies hand over on disk."""
+    limit = settings.LINLI_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
 
     def read() -> RawTable:
-        if len(data) > settings.LINLI_MAX_UPLOAD_BYTES:
-            raise errors.ImportFileError(errors.TOO_LARGE, size=len(data), limit=settings.LINLI_MAX_UPLOAD_BYTES)
+        if limit and len(data) > limit:
+            raise errors.ImportFileError(errors.TOO_LARGE, size=len(data), limit=limit)
         return read_table(data, filename)
 
     return _run(
@@ -249,6 +258,12 @@ def _fail(batch: ImportBatch, message: str) -> None:
 
 
 def _load(kind: ImportKind, ctx: LoadContext, table: pa.Table):
+    if kind.stored_outside_sql:
+        counts = kind.store(ctx, table)
+        kind.after_load(ctx)
+        for hook in AFTER_IMPORT_HOOKS:
+            hook(kind.name)
+        return counts
     staging = Staging.create(f"stage_{kind.name}", kind.derive(table), kind.staging_extra)
     try:
         counts = kind.load(ctx, staging)

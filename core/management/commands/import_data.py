@@ -33,7 +33,7 @@ class Command(BaseCommand):
             if actor is None:
                 raise CommandError(_("No such user: %(user)s") % {"user": user})
         try:
-            batch = run_import(kind, file.read_bytes(), filename=file.name, user=actor, source="import")
+            batch = run_import(kind, file.read_bytes(), filename=file.name, user=actor, source="import", max_bytes=0)
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
         summary = batch.summary()
