@@ -11,6 +11,14 @@ Agency feeds from the same city go into the same directory (synth.feeds), with `
                   for the whole city, with a few deliberately hard cases
 
 Given both, each file holds both sets (their keys differ: ``LK-…`` for the linkage set).
+
+Venue scans and a seeded outbreak (synth.mobility, synth.outbreak):
+
+  --scans         ``scans.csv``: everybody's venue and gate scans for --scan-days days (default 14)
+                  from --scan-start (default 2020-01-22)
+  --outbreak N    N index infections spread over those scans (implies --scans): ``case_reports.csv``
+                  for the cases diagnosed in the period (``OB-…``; merged into the feeds' file when
+                  feeds are written too) and ``outbreak_truth.csv``; the scans stop at isolation
 """
 
 from __future__ import annotations
@@ -26,7 +34,9 @@ from django.utils.translation import gettext as _
 
 from synth.city import generate_city
 from synth.feeds import FEED_DATE, feed_day, merge_feeds, noisy_feeds, write_feeds
-from synth.writer import write_city
+from synth.mobility import SCAN_DAYS, SCAN_START, SCANS, generate_scans, write_scans
+from synth.outbreak import OUTBREAK_TRUTH, merge_case_reports, outbreak_tables, seed_outbreak
+from synth.writer import write_city, write_tables
 
 
 def _date(text: str) -> dt.date:
@@ -34,6 +44,15 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError as error:
         raise CommandError(_("--feed-date must be a date like 2020-02-05")) from error
+
+
+def _scan_date(text: str | dt.date) -> dt.date:
+    if isinstance(text, dt.date):
+        return text
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise CommandError(_("--scan-start must be a date like 2020-01-22")) from error
 
 
 class Command(BaseCommand):
@@ -57,6 +76,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--feed-date", type=str, default=FEED_DATE.isoformat(), help="day of the feeds (default 2020-02-05)"
         )
+        parser.add_argument("--scans", action="store_true", help="also write scans.csv: venue and gate scans")
+        parser.add_argument("--scan-days", type=int, default=SCAN_DAYS, help="days of scans (default 14)")
+        parser.add_argument(
+            "--scan-start",
+            type=str,
+            default=SCAN_START.isoformat(),
+            help="first day of scans (default 2020-01-22)",
+        )
+        parser.add_argument(
+            "--outbreak",
+            type=int,
+            default=0,
+            help="seed N index infections in the scans; writes case_reports.csv and outbreak_truth.csv (default 0)",
+        )
 
     def handle(
         self,
@@ -68,6 +101,10 @@ class Command(BaseCommand):
         feed_rows: int = 0,
         feeds: bool = False,
         feed_date: str | dt.date = FEED_DATE,
+        scans: bool = False,
+        scan_days: int = SCAN_DAYS,
+        scan_start: str | dt.date = SCAN_START,
+        outbreak: int = 0,
         **options: object,
     ) -> None:
         if residents < 1:
@@ -76,7 +113,12 @@ class Command(BaseCommand):
             raise CommandError(_("--seed must not be negative"))
         if feed_rows < 0:
             raise CommandError(_("--feed-rows must not be negative"))
+        if scan_days < 1:
+            raise CommandError(_("--scan-days must be at least 1"))
+        if outbreak < 0:
+            raise CommandError(_("--outbreak must not be negative"))
         day = feed_date if isinstance(feed_date, dt.date) else _date(feed_date)
+        first_scan_day = _scan_date(scan_start)
         started = time.perf_counter()
         city = generate_city(residents, seed)
         generated = time.perf_counter()
@@ -97,23 +139,59 @@ class Command(BaseCommand):
                 "total": round(finished - started, 3),
             },
         }
+        spread = None
+        if scans or outbreak:
+            clock = time.perf_counter()
+            scan_set = generate_scans(city, start=first_scan_day, days=scan_days, seed=seed)
+            if outbreak:
+                spread = seed_outbreak(city, scan_set, n_index=outbreak, seed=seed)
+                scan_set = spread.scans
+            generated_scans = time.perf_counter()
+            scan_path = write_scans(scan_set, out)
+            done = time.perf_counter()
+            summary["scans"] = {
+                "start": first_scan_day.isoformat(),
+                "days": scan_days,
+                "path": str(scan_path),
+                "rows": scan_set.rows,
+                "stays": scan_set.stays,
+            }
+            summary["seconds"]["scans"] = round(generated_scans - clock, 3)
+            summary["seconds"]["scans_write"] = round(done - generated_scans, 3)
+            del scan_set
         if feed_rows or feeds:
+            clock = time.perf_counter()
             sets = []
             if feed_rows:
                 sets.append(noisy_feeds(city, feed_rows, seed, day))
             if feeds:
                 sets.append(feed_day(city, day, seed))
             tables = merge_feeds(*sets)
+            if spread is not None:
+                tables = merge_case_reports(tables, spread)
             feed_paths = write_feeds(tables, out)
-            done = time.perf_counter()
             summary["feed_date"] = day.isoformat()
             summary["feed_rows"] = feed_rows
             summary["feed_day"] = feeds
             summary["feed_files"] = {
                 name: {"path": str(path), "rows": tables[name].num_rows} for name, path in feed_paths.items()
             }
-            summary["seconds"]["feeds"] = round(done - finished, 3)
-            summary["seconds"]["total"] = round(done - started, 3)
+            summary["seconds"]["feeds"] = round(time.perf_counter() - clock, 3)
+        if spread is not None:
+            extra = outbreak_tables(spread)
+            if "feed_files" in summary:
+                extra = {OUTBREAK_TRUTH: extra[OUTBREAK_TRUTH]}
+            paths = write_tables(extra, out)
+            counts = spread.counts()
+            summary["outbreak"] = {
+                "index_cases": outbreak,
+                "infections": counts["infections"],
+                "settings": {name: counts[name] for name in ("index", "household", "venue")},
+                "asymptomatic": counts["asymptomatic"],
+                "case_reports": counts["case_reports"],
+                "files": {name: {"path": str(path), "rows": extra[name].num_rows} for name, path in paths.items()},
+            }
+        summary["seconds"]["total"] = round(time.perf_counter() - started, 3)
         if json:
             self.stdout.write(_dumps(summary))
             return
@@ -130,10 +208,39 @@ class Command(BaseCommand):
             )
             % {**summary["levels"], "households": f"{summary['households']:,}"}
         )
+        if "scans" in summary:
+            info = summary["scans"]
+            self.stdout.write(
+                _("Scans for %(days)s days from %(start)s: %(rows)s scans, %(stays)s stays")
+                % {
+                    "days": info["days"],
+                    "start": info["start"],
+                    "rows": f"{info['rows']:,}",
+                    "stays": f"{info['stays']:,}",
+                }
+            )
+            self.stdout.write(f"  {SCANS + '.csv':<22}{info['rows']:>12,}")
         if "feed_files" in summary:
             self.stdout.write(_("Agency feeds for %(date)s:") % {"date": summary["feed_date"]})
             for name, info in summary["feed_files"].items():
                 self.stdout.write(f"  {name + '.csv':<22}{info['rows']:>12,}")
+        if "outbreak" in summary:
+            info = summary["outbreak"]
+            self.stdout.write(
+                _(
+                    "Outbreak from %(index)s index cases: %(infections)s infections (%(household)s household, "
+                    "%(venue)s venue), %(reports)s cases diagnosed in the period"
+                )
+                % {
+                    "index": info["index_cases"],
+                    "infections": info["infections"],
+                    "household": info["settings"]["household"],
+                    "venue": info["settings"]["venue"],
+                    "reports": info["case_reports"],
+                }
+            )
+            for name, file in info["files"].items():
+                self.stdout.write(f"  {name + '.csv':<22}{file['rows']:>12,}")
 
 
 def _dumps(summary: dict) -> str:
