@@ -9,6 +9,7 @@ stale; an exclusion that contradicts a confirmed diagnosis waits in the conflict
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,7 @@ from cases.choices import (
 )
 from cases.models import CategoryConflict, CategoryEvent, ConflictStatus, FollowUp, FollowUpStatus, PersonStatus
 from core.policy import policy
-from people.models import Resident
+from people.models import PLACE_COLUMNS, Resident
 
 INFECTED = {Category.CONFIRMED, Category.ASYMPTOMATIC}
 OBSERVATION_DAYS_KEY = {
@@ -43,9 +44,14 @@ TASKS_ON_IDENTIFICATION = {
     Category.ASYMPTOMATIC: ("notify", "transfer", "investigate"),
     Category.SUSPECTED: ("notify", "transfer", "test"),
     Category.FEVER: ("notify", "transfer", "test"),
-    Category.CLOSE_CONTACT: ("notify", "transfer"),
+    Category.CLOSE_CONTACT: ("notify", "transfer", "test"),
     Category.SECONDARY_CONTACT: ("notify",),
 }
+
+
+# Called with the person's status when an infected case (confirmed or asymptomatic) is identified;
+# the tracing app adds the start of its containment. Apps append in AppConfig.ready.
+ON_INFECTED: list[Callable[[PersonStatus], None]] = []
 
 
 class TransitionRefused(Exception):
@@ -169,6 +175,9 @@ def _after_move(status: PersonStatus, report: Report) -> None:
     if report.state == CaseState.IDENTIFIED:
         for task_type in TASKS_ON_IDENTIFICATION.get(status.category, ()):
             _open_task(task_type, status, f"{status.episode}:{task_type}", _task_title(task_type, status), "")
+        if status.category in INFECTED:
+            for hook in ON_INFECTED:
+                hook(status)
     elif report.state == CaseState.PLACED and status.observe_until:
         schedule_follow_ups(status)
     elif report.state in CLOSED_STATES:
@@ -267,6 +276,102 @@ def do_identify(
             details=details,
         )
     )
+
+
+@dataclass
+class BulkOutcome:
+    applied: list[int] = field(default_factory=list)  # person ids now in the category
+    noted: list[int] = field(default_factory=list)  # a stronger or equal category stands
+
+
+def do_identify_many(
+    person_ids: list[int],
+    category: str,
+    *,
+    at: dt.datetime,
+    source_kind: str,
+    source_ref_prefix: str,
+    note: str = "",
+    user=None,
+) -> BulkOutcome:
+    """Put many people into a category at once (a containment's hundreds of contacts): the same
+    decisions as :func:`do_identify` (a stronger category is never downgraded, a closed episode
+    starts a new one), one CategoryEvent each, written set-based; no per-person tasks, because the
+    caller opens one list per building. Idempotent per ``source_ref_prefix``."""
+    outcome = BulkOutcome()
+    if not person_ids:
+        return outcome
+    refs = {pid: f"{source_ref_prefix}:{pid}" for pid in person_ids}
+    done: set[int] = set()
+    statuses: dict[int, PersonStatus] = {}
+    people: dict[int, dict] = {}
+    ids = sorted(set(person_ids))
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        seen = CategoryEvent.objects.filter(
+            source_ref__in=[refs[i] for i in chunk], category=category, to_state=CaseState.IDENTIFIED
+        ).values_list("person_id", flat=True)
+        done.update(seen)
+        statuses.update({s.person_id: s for s in PersonStatus.objects.filter(person_id__in=chunk)})
+        people.update({r["id"]: r for r in Resident.objects.filter(pk__in=chunk).values("id", *PLACE_COLUMNS)})
+    events, new, changed = [], [], []
+    for pid in ids:
+        if pid in done or pid not in people:
+            continue
+        status = statuses.get(pid)
+        applies = status is None or status.state in CLOSED_STATES or RANK[category] > RANK[status.category]
+        place = {c: people[pid][c] for c in PLACE_COLUMNS}
+        events.append(
+            CategoryEvent(
+                person_id=pid,
+                at=at,
+                category=category,
+                from_state=status.state if status else "",
+                to_state=CaseState.IDENTIFIED,
+                outcome=EventOutcome.APPLIED if applies else EventOutcome.NOTED,
+                source_kind=source_kind,
+                source_ref=refs[pid],
+                user=user if getattr(user, "is_authenticated", False) else None,
+                note=(
+                    note
+                    if applies
+                    else "; ".join(n for n in (note, _("Same or stronger category already stands")) if n)
+                )[:300],
+                **place,
+            )
+        )
+        if not applies:
+            outcome.noted.append(pid)
+            continue
+        outcome.applied.append(pid)
+        if status is None:
+            new.append(PersonStatus(person_id=pid, category=category, state=CaseState.IDENTIFIED, since=at, **place))
+        else:
+            if status.state in CLOSED_STATES:
+                status.episode += 1
+            status.category, status.state, status.since = category, CaseState.IDENTIFIED, at
+            status.placement_kind, status.placement_name, status.observe_until, status.isolated_at = "", "", None, None
+            status.updated_at = timezone.now()
+            changed.append(status)
+    with transaction.atomic():
+        CategoryEvent.objects.bulk_create(events, batch_size=2000, ignore_conflicts=True)
+        PersonStatus.objects.bulk_create(new, batch_size=2000)
+        PersonStatus.objects.bulk_update(
+            changed,
+            [
+                "category",
+                "state",
+                "since",
+                "episode",
+                "placement_kind",
+                "placement_name",
+                "observe_until",
+                "isolated_at",
+                "updated_at",
+            ],
+            batch_size=2000,
+        )
+    return outcome
 
 
 def do_resolve_conflict(conflict: CategoryConflict, accept: bool, user, note: str) -> None:

@@ -167,3 +167,31 @@ def test_staff_transition_page(city, city_person):
     assert response.status_code == 302
     assert PersonStatus.objects.get(person=person).state == "notified"
     assert "电话通知" in client.get(f"/cases/people/{person.pk}/").content.decode()
+
+
+def test_identifying_many_at_once_follows_the_same_precedence(city):
+    from cases.models import CategoryEvent
+    from cases.services import do_identify_many
+
+    first, second, third = Resident.objects.order_by("id")[:3]
+    do_identify(first, Category.CONFIRMED, None)  # stronger: stays
+    do_identify(second, Category.SECONDARY_CONTACT, None)  # weaker: upgraded
+    do_identify(third, Category.CLOSE_CONTACT, None)
+    do_transition(third, CaseState.EXCLUDED, None)  # closed: a new episode
+    at = timezone.now()
+    outcome = do_identify_many(
+        [first.pk, second.pk, third.pk], Category.CLOSE_CONTACT, at=at, source_kind="tracing", source_ref_prefix="t:1"
+    )
+    assert sorted(outcome.applied) == sorted([second.pk, third.pk]) and outcome.noted == [first.pk]
+    statuses = {s.person_id: s for s in PersonStatus.objects.filter(person__in=[first, second, third])}
+    assert statuses[first.pk].category == Category.CONFIRMED
+    assert (statuses[second.pk].category, statuses[second.pk].state) == (Category.CLOSE_CONTACT, CaseState.IDENTIFIED)
+    assert statuses[third.pk].episode == 2
+    assert statuses[second.pk].grid_id == second.grid_id  # placed for scoping
+    events = CategoryEvent.objects.filter(source_ref__startswith="t:1:")
+    assert events.count() == 3 and events.get(person=first).outcome == "noted"
+    again = do_identify_many(
+        [first.pk, second.pk], Category.CLOSE_CONTACT, at=at, source_kind="tracing", source_ref_prefix="t:1"
+    )
+    assert (again.applied, again.noted) == ([], [])  # the same trace again changes nothing
+    assert CategoryEvent.objects.filter(source_ref__startswith="t:1:").count() == 3
