@@ -69,6 +69,30 @@ DEFAULTS: dict[str, PolicyItem] = {
     "escalation_step_hours": PolicyItem(
         4, _("Hours an escalated task waits before going up another level"), "Linli default; GB/T 30428 flow"
     ),
+    "containment_hours": PolicyItem(
+        24, _("Hours to investigate a case and seal its outbreak point"), "domain.md §4: Wuhan's 2020 goal, 24 h"
+    ),
+    "risk_fine_level": PolicyItem(
+        "compound", _("Finest level a high-risk area is drawn at (building or compound)"), "domain.md §5: 9th edition"
+    ),
+    "risk_high_to_medium_days": PolicyItem(
+        7, _("Days without a new case before a high-risk area goes down to medium"), "domain.md §5: 9th edition"
+    ),
+    "risk_medium_to_low_days_after_high": PolicyItem(
+        3, _("Further days without a new case before it goes down to low"), "domain.md §5: 9th edition"
+    ),
+    "risk_medium_to_low_days": PolicyItem(
+        7, _("Days without a new case before a medium-risk area goes down to low"), "domain.md §5: 9th edition"
+    ),
+    "risk_county_window_days": PolicyItem(
+        14, _("Days counted for new cases and clusters (district and community levels)"), "domain.md §5: 17 Feb 2020"
+    ),
+    "risk_county_cumulative_threshold": PolicyItem(
+        50, _("Cumulative cases above which a district can be high risk"), "domain.md §5: 17 Feb 2020"
+    ),
+    "risk_cluster_min_cases": PolicyItem(
+        2, _("Linked cases within the window that make a cluster"), "domain.md §5: 2+ in 2020, 5+ from the 7th edition"
+    ),
 }
 
 

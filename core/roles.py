@@ -17,10 +17,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "core.see_whole_city",
         "core.run_imports",
         "cases.change_personstatus",
+        "tracing.change_containment",
+        "risk.set_risk_level",
     ),
     StaffRole.DISTRICT: (
         "tasks.manage_task",
         "core.run_imports",
+        "risk.set_risk_level",
     ),
     StaffRole.STREET: (
         "tasks.manage_task",
@@ -32,6 +35,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "core.run_imports",
         "people.merge_persons",
         "cases.change_personstatus",
+        "tracing.change_containment",
     ),
     StaffRole.GRID_WORKER: ("people.view_full_identity", "cases.change_personstatus"),
     StaffRole.CADRE: (),
@@ -40,6 +44,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "people.view_full_identity",
         "people.merge_persons",
         "cases.change_personstatus",
+        "tracing.change_containment",
+        "risk.set_risk_level",
     ),
     StaffRole.HOSPITAL_LIAISON: ("core.run_imports", "cases.change_personstatus"),
     StaffRole.ADMINISTRATOR: (
@@ -51,6 +57,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "people.view_full_identity",
         "people.merge_persons",
         "cases.change_personstatus",
+        "tracing.change_containment",
+        "risk.set_risk_level",
     ),
 }
 
