@@ -30,3 +30,10 @@ def english_messages():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def presence_store(tmp_path, settings):
+    """Each test gets its own presence store (tracing.store), as it gets its own database."""
+    settings.LINLI_PRESENCE_DIR = tmp_path / "presence"
+    yield settings.LINLI_PRESENCE_DIR

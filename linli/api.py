@@ -6,10 +6,14 @@ from core.api import router as core_router
 from core.api_auth import API_AUTH
 from geo.api import router as geo_router
 from people.api import router as people_router
+from risk.api import router as risk_router
 from tasks.api import router as tasks_router
+from tracing.api import router as tracing_router
 
 api = NinjaAPI(title="Linli API", version="1", auth=API_AUTH, urls_namespace="api")
 api.add_router("/", core_router)
 api.add_router("/geo", geo_router)
 api.add_router("/people", people_router)
 api.add_router("/tasks", tasks_router)
+api.add_router("/risk", risk_router)
+api.add_router("/tracing", tracing_router)

@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "cases",
     "feeds",
     "tasks",
+    "tracing",
+    "risk",
     "synth",
 ]
 
@@ -159,6 +161,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # Uploads: files above this size are refused before any row is read.
 LINLI_MAX_UPLOAD_BYTES = _env_int("LINLI_MAX_UPLOAD_MB", 200) * 1024 * 1024
+# The presence store of venue scans and its tracing index (tracing.store); Spark for --engine spark.
+LINLI_PRESENCE_DIR = Path(os.environ.get("LINLI_PRESENCE_DIR") or LINLI_HOME / "presence")
+LINLI_SPARK_MASTER = os.environ.get("LINLI_SPARK_MASTER", "")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

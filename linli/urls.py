@@ -13,6 +13,8 @@ urlpatterns = [
     path("people/", include("people.urls")),
     path("cases/", include("cases.urls")),
     path("tasks/", include("tasks.urls")),
+    path("tracing/", include("tracing.urls")),
+    path("risk/", include("risk.urls")),
     path("", include("core.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

@@ -22,9 +22,12 @@ from geo.services import do_assign
 from people.models import NodeCount
 from synth.city import generate_city
 from synth.feeds import FEED_DATE, feed_day, write_feeds
+from synth.mobility import generate_scans, write_scans
+from synth.outbreak import merge_case_reports, seed_outbreak
 from synth.writer import write_city
 
 IMPORT_ORDER = ("divisions", "compounds", "buildings", "venues", "residents", "social_registry")
+DEMO_OUTBREAK = 3  # index infections seeded into the demo's scans; their case reports arrive with the feeds
 FEED_ORDER = ("clinic_visits", "lab_results", "case_reports", "travel")
 
 
@@ -37,20 +40,36 @@ class DemoLogin:
 
 
 def import_city(
-    residents: int, seed: int, log=print, before_feeds=None, feed_date: dt.date | None = None
+    residents: int,
+    seed: int,
+    log=print,
+    before_feeds=None,
+    feed_date: dt.date | None = None,
+    outbreak: int = DEMO_OUTBREAK,
 ) -> dict[str, dict]:
-    """Generate the city and import the register; call ``before_feeds`` (e.g. to create staff, so
-    the feeds' tasks find someone answerable); then import one day of agency feeds."""
+    """Generate the city and import the register and its fortnight of venue scans; call
+    ``before_feeds`` (e.g. to create staff, so the feeds' tasks find someone answerable); then
+    import one day of agency feeds, with the case reports of ``outbreak`` seeded infections (each
+    confirmed case starts a containment)."""
     city = generate_city(residents, seed)
     summaries = {}
     with tempfile.TemporaryDirectory(prefix="linli-demo-") as tmp:
         paths = write_city(city, Path(tmp))
-        feeds = write_feeds(feed_day(city, feed_date or FEED_DATE, seed), Path(tmp))
-        for step, kinds, files in (("register", IMPORT_ORDER, paths), ("feeds", FEED_ORDER, feeds)):
+        scans = generate_scans(city, seed=seed)
+        tables = feed_day(city, feed_date or FEED_DATE, seed)
+        if outbreak:
+            spread = seed_outbreak(city, scans, n_index=outbreak, seed=seed)
+            scans = spread.scans
+            tables = merge_case_reports(tables, spread)
+        paths["scans"] = write_scans(scans, Path(tmp))
+        feeds = write_feeds(tables, Path(tmp))
+        for step, kinds, files in (("register", (*IMPORT_ORDER, "scans"), paths), ("feeds", FEED_ORDER, feeds)):
             if step == "feeds" and before_feeds is not None:
                 before_feeds()
             for kind in kinds:
-                batch = run_import(kind, files[kind].read_bytes(), filename=files[kind].name, source="import")
+                batch = run_import(
+                    kind, files[kind].read_bytes(), filename=files[kind].name, source="import", max_bytes=0
+                )
                 summaries[kind] = batch.summary()
                 log(
                     f"  {kind:<16} {batch.rows:>9,} rows  {batch.inserted:>9,} new  "

@@ -20,9 +20,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db
-def test_demo_sets_up_a_city_and_staff_at_every_level(tmp_path, settings, capsys):
+def test_demo_sets_up_a_city_and_staff_at_every_level(tmp_path, settings, capsys, django_capture_on_commit_callbacks):
+    from tracing import store
+    from tracing.models import Containment
+
     settings.LINLI_HOME = tmp_path
-    call_command("demo", "--no-serve", "--residents", "1500", "--seed", "7")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("demo", "--no-serve", "--residents", "1500", "--seed", "7")
+    assert store.counts()["stays"] > 1500 * 10  # a fortnight of scans
+    assert Containment.objects.filter(traced_at__isnull=False).exists()  # the seeded outbreak's cases
     out = capsys.readouterr().out
     logins = json.loads((tmp_path / "demo-logins.json").read_text())
     assert set(logins) == {"admin", "city", "cdc", "district", "street", "community", "grid", "cadre"}

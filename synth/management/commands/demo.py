@@ -7,6 +7,7 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
+from huey.contrib.djhuey import HUEY
 
 from core.jobs import start_demo_ticker
 from people.models import Resident
@@ -42,6 +43,7 @@ class Command(BaseCommand):
             self.stdout.write(_("The demo city is already loaded; keeping it."))
         else:
             self.stdout.write(_("Generating and importing a city of %(n)s residents…") % {"n": f"{residents:,}"})
+            HUEY.immediate = True  # confirmed cases start their containments as the feeds arrive
             import_city(residents, seed, log=self.stdout.write, before_feeds=self._staff)
         logins = self._staff()
         self.stdout.write(
