@@ -44,18 +44,18 @@ class Graph:
         return [n.person_id for n in self.nodes.values() if n.person_id]
 
 
-def chain_graph(containments) -> Graph:
-    """The graph of the given containments (a queryset), with a layered layout."""
+def chain_graph(containments, include_secondary: bool = True) -> Graph:
+    """The graph of the given containments (a queryset), with a layered layout. Secondary contacts
+    can be left out: a workplace case can have thousands, and the chains run through close ones."""
     graph = Graph()
     cases = list(containments.select_related("case"))
     for containment in cases:
         key = mask_id_number(containment.case.id_number) or f"#{containment.case_id}"
         graph.nodes[key] = Node(key, containment.case_id, containment.case.name, is_case=True, degree=0)
-    contacts = (
-        TracedContact.objects.filter(containment__in=[c.pk for c in cases])
-        .select_related("person", "containment__case")
-        .order_by("degree", "first_exposure")
-    )
+    contacts = TracedContact.objects.filter(containment__in=[c.pk for c in cases])
+    if not include_secondary:
+        contacts = contacts.filter(degree=Degree.CLOSE)
+    contacts = contacts.select_related("person", "containment__case").order_by("degree", "first_exposure")
     for contact in contacts:
         key = mask_id_number(contact.id_number)
         node = graph.nodes.get(key)

@@ -19,6 +19,7 @@ never listing the case or its close contacts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -503,11 +504,13 @@ def trace(
     cases: list[CaseWindow],
     rules: Rules,
     *,
-    isolated_at: dict[str, int] | None = None,
+    isolated_at: Callable[[list[str]], dict[str, int]] | dict[str, int] | None = None,
     overrides: dict[str, list[Override]] | None = None,
 ) -> list[CaseTrace]:
-    """Close and secondary contacts of every case, in one engine batch per stage."""
-    isolated_at = isolated_at or {}
+    """Close and secondary contacts of every case, in one engine batch per stage.
+
+    ``isolated_at`` gives close contacts' isolation times (epoch seconds) by identity number: a dict,
+    or a function asked once for the close contacts found (so a city's register is not read)."""
     overrides = overrides or {}
     n = len(cases)
     names: dict[int, str] = {}
@@ -519,10 +522,9 @@ def trace(
     known = person >= 0
     person, first, case_of = person[known], first[known], case_of[known]
     as_of = np.array([c.as_of for c in cases], dtype=np.int64)[case_of]
-    isolated = np.array(
-        [isolated_at.get(i, -1) for i in index.id_numbers(person)] if isolated_at else [-1] * person.size,
-        dtype=np.int64,
-    )
+    names_of = index.id_numbers(person)
+    lookup = isolated_at(names_of) if callable(isolated_at) else (isolated_at or {})
+    isolated = np.array([lookup.get(i, -1) for i in names_of], dtype=np.int64)
     end = np.minimum(np.where(isolated > first, isolated, as_of), as_of)
     queries = Queries(person, first, end)
     intervals = _undominated(query_intervals(index, queries, rules), case_of)

@@ -115,14 +115,15 @@ def decisions_for(case_ids: list[str]) -> dict[str, list[eng.Override]]:
     return out
 
 
-def isolation_times() -> dict[str, int]:
-    """When each person in a contact category was isolated (placed), for secondary windows."""
-    rows = PersonStatus.objects.filter(
-        isolated_at__isnull=False,
-        category__in=(Category.CLOSE_CONTACT, Category.SECONDARY_CONTACT, *INFECTED),
-        person__id_number__isnull=False,
-    ).values_list("person__id_number", "isolated_at")
-    return {id_number: epoch(at) for id_number, at in rows}
+def isolation_times(id_numbers: list[str]) -> dict[str, int]:
+    """When each of these close contacts was isolated (placed), for their secondary windows."""
+    out: dict[str, int] = {}
+    for start in range(0, len(id_numbers), 2000):
+        rows = PersonStatus.objects.filter(
+            isolated_at__isnull=False, person__id_number__in=id_numbers[start : start + 2000]
+        ).values_list("person__id_number", "isolated_at")
+        out.update({id_number: epoch(at) for id_number, at in rows})
+    return out
 
 
 def trace_cases(
@@ -142,7 +143,7 @@ def trace_cases(
         index,
         cases,
         rules_at(as_of),
-        isolated_at=isolation_times(),
+        isolated_at=isolation_times,
         overrides=decisions_for([c.id_number for c in cases]),
     )
     return traces, windows

@@ -140,7 +140,8 @@ def chain(request, pk: int | None = None):
         containment = get_scoped_or_404(request.user, Containment.objects.select_related("case"), pk=pk)
         containments = restrict(request.user, chains.containments_for_case_chain(containment))
         title = _("Transmission chain of %(name)s") % {"name": containment.case.name}
-    graph = chains.chain_graph(containments.distinct())
+    secondary = request.GET.get("secondary", "1" if pk is not None else "0") == "1"
+    graph = chains.chain_graph(containments.distinct(), include_secondary=secondary)
     fmt = request.GET.get("format")
     if fmt:
         log_reads(request.user, ReadAction.EXPORT, Resident, graph.person_ids())
@@ -176,5 +177,6 @@ def chain(request, pk: int | None = None):
             "height": height,
             "edges": graph.edges[:300],
             "edge_total": len(graph.edges),
+            "secondary": secondary,
         },
     )

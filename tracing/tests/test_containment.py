@@ -155,6 +155,10 @@ def test_board_pages_are_scoped(outbreak, client, city):
     assert client.get(reverse("tracing:chain", args=[containment.pk])).status_code == 200
     graph = client.get(reverse("tracing:chain", args=[containment.pk]) + "?format=json").json()
     assert len(graph["nodes"]) == 4 and len(graph["edges"]) == 3
+    city_wide = client.get(reverse("tracing:chains") + "?format=json").json()  # close contacts by default
+    assert len(city_wide["nodes"]) == 3 and {e["degree"] for e in city_wide["edges"]} == {1}
+    graphml = client.get(reverse("tracing:chain", args=[containment.pk]) + "?format=graphml").content.decode()
+    assert graphml.count("<edge ") == 3 and outbreak["a"] not in graphml  # masked identity numbers
     outsider = city.staff("far", "community_worker", city.divisions["420106001001"])
     client.force_login(outsider)
     assert client.get(reverse("tracing:detail", args=[containment.pk])).status_code == 404
