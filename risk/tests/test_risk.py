@@ -9,6 +9,7 @@ import json
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.test import Client
@@ -368,8 +369,15 @@ def city_user(rated):
     return rated.staff("command", "city_command", Division.objects.get(level="city"))
 
 
-def test_list_and_map_render_for_a_city_level_user(rated, city_user, django_assert_max_num_queries):
+def english_client() -> Client:
+    """Pages negotiate zh-hans by default; these assertions read the English."""
     client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def test_list_and_map_render_for_a_city_level_user(rated, city_user, django_assert_max_num_queries):
+    client = english_client()
     client.force_login(city_user)
     with django_assert_max_num_queries(10):  # session, user, permissions ×2, page, counts, map ×2, districts
         response = client.get("/risk/")
@@ -395,7 +403,7 @@ def test_list_and_map_render_for_a_city_level_user(rated, city_user, django_asse
 
 
 def test_the_drill_down_panel(rated, city_user):
-    client = Client()
+    client = english_client()
     client.force_login(city_user)
     compound = rated.compounds[f"{JIANG_AN}001001001-01"]
     body = client.get(f"/geo/compounds/{compound.pk}/").content.decode()
@@ -410,7 +418,7 @@ def test_the_drill_down_panel(rated, city_user):
 
 def test_setting_a_level_in_the_browser(rated, city_user):
     grant(city_user, "set_risk_level")
-    client = Client()
+    client = english_client()
     client.force_login(city_user)
     area = area_of(rated.compounds[f"{JIANG_AN}001001001-01"])
     response = client.post(f"/risk/{area.pk}/set-level/", {"level": "medium", "reason": ""})
@@ -426,7 +434,7 @@ def test_setting_a_level_in_the_browser(rated, city_user):
 
 def test_a_grid_worker_of_another_district_sees_nothing(rated):
     worker = rated.staff("gw", "grid_worker", rated.grid(WU_CHANG, 1))
-    client = Client()
+    client = english_client()
     client.force_login(worker)
     body = client.get("/risk/").content.decode()
     assert "No rated area here." in body
