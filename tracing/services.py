@@ -2,9 +2,9 @@
 
 ``case_window`` turns a case's record into its window; ``trace_cases`` runs the engine for one or
 many cases with the investigators' decisions and the contacts' isolation times; ``do_contain``
-is the 24-hour workflow: trace, put the contacts into their categories (which opens their notify,
-transfer and test tasks for the answerable grid workers), list the venues to disinfect with a task
-each, and raise the risk level of the case's home area.
+is the 24-hour workflow: trace, put the contacts into their categories, give the answerable grid
+worker of each compound its lists (notify, move to observation, test), list the venues to disinfect
+with a task each, and raise the risk level of the case's home area.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from tracing import index as presence_index
 from tracing.models import (
     ContactDecision,
     Containment,
-    ContainmentState,
     ContainmentVenue,
     DecisionAction,
     Degree,
@@ -398,7 +397,3 @@ def do_decide_contact(
         },
     )
     return decision
-
-
-def open_containments():
-    return Containment.objects.filter(state=ContainmentState.OPEN)

@@ -118,6 +118,13 @@ def test_the_board_shows_every_step_with_owners_and_time(outbreak):
     late = board(containment, now=dt.datetime(2020, 1, 28, 4, 0, tzinfo=SH))
     assert late.at_risk
     assert seal_finished_containments() == 0
+    from tracing.board import containment_tasks
+
+    containment_tasks(containment).update(status="closed")  # every step done
+    assert seal_finished_containments() == 1
+    containment.refresh_from_db()
+    assert containment.state == "sealed" and containment.sealed_at is not None
+    assert not board(containment).at_risk
 
 
 def test_investigators_decisions_survive_re_tracing(outbreak, city):
