@@ -19,7 +19,9 @@ never listing the case or its close contacts.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,6 +31,7 @@ import pyarrow as pa
 from tracing.index import VENUE_SHIFT, PresenceIndex
 
 HOUSEHOLD, VENUE, MANUAL = 0, 1, 2
+PARALLEL_FROM = 20_000  # intervals: below this one thread is faster than two
 KIND_NAMES = {HOUSEHOLD: "household", VENUE: "venue", MANUAL: "manual"}
 EXPOSURE_COLUMNS = ("query", "contact", "kind", "venue", "start", "stop", "overlap")
 
@@ -202,7 +205,18 @@ class IndexEngine:
         return _concat(venue_part, self.household_exposures(queries))
 
     def interval_exposures(self, intervals: Intervals, rules: Rules) -> Exposures:
-        ix, m = self.index, rules.min_overlap_seconds
+        """Binary searches, then a vectorised filter of the candidates; big batches run in two
+        halves on two threads (numpy releases the GIL in these loops)."""
+        if intervals.size < PARALLEL_FROM:
+            return self._match(intervals, rules.min_overlap_seconds)
+        half = intervals.size // 2
+        parts = [intervals.take(np.arange(half)), intervals.take(np.arange(half, intervals.size))]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            done = list(pool.map(lambda part: self._match(part, rules.min_overlap_seconds), parts))
+        return _concat(*done)
+
+    def _match(self, intervals: Intervals, m: int) -> Exposures:
+        ix = self.index
         a0, a1, venue = intervals.a0, intervals.a1, intervals.vkey.astype(np.int64)
         # A stay overlapping [a0, a1) by m must start in [a0 + m - longest stay there, a1 - m].
         base = venue << VENUE_SHIFT
@@ -213,17 +227,19 @@ class IndexEngine:
         c = np.repeat(np.arange(intervals.size), counts)
         start = np.maximum(a0[c], ix.v_t0[other])
         stop = np.minimum(a1[c], ix.v_t1[other])
+        keep = stop - start >= m
+        other, c, start, stop = other[keep], c[keep], start[keep], stop[keep]
         contact = ix.v_person[other].astype(np.int64)
-        keep = (stop - start >= m) & (contact != intervals.source[c])
-        c = c[keep]
+        mine = contact != intervals.source[c]
+        c = c[mine]
         return Exposures(
             intervals.query[c].astype(np.int64),
-            contact[keep],
+            contact[mine],
             np.full(c.size, VENUE, dtype=np.int64),
             venue[c],
-            start[keep],
-            stop[keep],
-            (stop - start)[keep],
+            start[mine],
+            stop[mine],
+            (stop - start)[mine],
         )
 
     def household_exposures(self, queries: Queries) -> Exposures:
@@ -376,11 +392,32 @@ class ContactSet:
 
 @dataclass
 class CaseTrace:
+    """One case's result. The contact sets are cut from the batch's pairs when first asked for,
+    so a batch of cases costs what its callers read; the counts are always cheap."""
+
     case: CaseWindow
-    close_set: ContactSet
-    secondary_set: ContactSet
+    number: int  # the case's position in its batch
+    pairs: tuple[_Pairs, _Pairs]  # close, secondary: the whole batch's
     removed: list[Override]
     index: PresenceIndex
+    names: dict[int, str]
+    notes: dict[int, str]
+
+    @functools.cached_property
+    def close_set(self) -> ContactSet:
+        return self.pairs[0].for_case(self.number, 1, self.names, self.notes)
+
+    @functools.cached_property
+    def secondary_set(self) -> ContactSet:
+        return self.pairs[1].for_case(self.number, 2, self.names, self.notes)
+
+    @property
+    def close_count(self) -> int:
+        return self.pairs[0].count_for(self.number)
+
+    @property
+    def secondary_count(self) -> int:
+        return self.pairs[1].count_for(self.number)
 
     @property
     def close(self) -> list[Contact]:
@@ -422,6 +459,7 @@ class _Pairs:
     row_via: np.ndarray
     order: np.ndarray  # kept rows, sorted by (case, person)
     group_start: np.ndarray  # positions in ``order`` where each group starts
+    group_size: np.ndarray
     pair_case: np.ndarray
     pair_person: np.ndarray
     pair_first: np.ndarray  # the earliest exposure
@@ -437,7 +475,7 @@ class _Pairs:
     def _grouped(cls, case, rows, row_via, order, sorted_keys) -> _Pairs:
         if not order.size:
             empty = np.zeros(0, np.int64)
-            return cls(case, rows, row_via, empty, empty, empty, empty, empty, empty)
+            return cls(case, rows, row_via, empty, empty, empty, empty, empty, empty, empty)
         starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
         sizes = np.diff(np.r_[starts, order.size])
         start = rows.start[order]
@@ -445,21 +483,22 @@ class _Pairs:
         earliest = start == np.repeat(first, sizes)
         via = np.minimum.reduceat(np.where(earliest, row_via[order], np.iinfo(np.int64).max), starts)
         heads = order[starts]
-        return cls(case, rows, row_via, order, starts, case[heads], rows.contact[heads], first, via)
+        return cls(case, rows, row_via, order, starts, sizes, case[heads], rows.contact[heads], first, via)
 
-    @property
-    def sizes(self) -> np.ndarray:
-        return np.diff(np.r_[self.group_start, self.order.size])
+    def count_for(self, i: int) -> int:
+        g_lo, g_hi = np.searchsorted(self.pair_case, [i, i + 1])
+        return int(g_hi - g_lo)
 
     def keep_groups(self, keep: np.ndarray) -> _Pairs:
-        order = self.order[np.repeat(keep, self.sizes)]
-        sizes = self.sizes[keep]
+        order = self.order[np.repeat(keep, self.group_size)]
+        sizes = self.group_size[keep]
         return _Pairs(
             self.case,
             self.rows,
             self.row_via,
             order,
             np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64) if sizes.size else np.zeros(0, np.int64),
+            sizes,
             self.pair_case[keep],
             self.pair_person[keep],
             self.pair_first[keep],
@@ -482,7 +521,7 @@ class _Pairs:
         # reasons in a fixed order: by contact (in the contacts' order), then time, then via
         rank = np.empty(order.size, dtype=np.int64)
         rank[order] = np.arange(order.size)
-        group_of_row = np.repeat(rank, self.sizes[g_lo:g_hi])
+        group_of_row = np.repeat(rank, self.group_size[g_lo:g_hi])
         row_order = np.lexsort((rows.venue, row_via, rows.start, group_of_row))
         counts = np.bincount(group_of_row, minlength=order.size)
         return ContactSet(
@@ -538,13 +577,7 @@ def trace(
     secondary, gone = _apply_overrides(index, secondary, cases, overrides, 2, names, notes)
 
     return [
-        CaseTrace(
-            case,
-            close.for_case(i, 1, names, notes),
-            secondary.for_case(i, 2, names, notes),
-            removed[i] + gone[i],
-            index,
-        )
+        CaseTrace(case, i, (close, secondary), removed[i] + gone[i], index, names, notes)
         for i, case in enumerate(cases)
     ]
 

@@ -251,8 +251,8 @@ def _save_trace(containment, result: eng.CaseTrace, window: Window, as_of, engin
     containment.window_start, containment.window_end, containment.window_rule = window.start, window.end, window.rule
     containment.traced_at, containment.traced_as_of = timezone.now(), as_of
     containment.engine, containment.store_version = engine_name, version
-    containment.close_count = len(result.close_set)
-    containment.secondary_count = len(result.secondary_set)
+    containment.close_count = result.close_count
+    containment.secondary_count = result.secondary_count
     containment.save()
 
 

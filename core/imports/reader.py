@@ -70,11 +70,28 @@ def _check_headers(headers: list[str]) -> list[str]:
     return cleaned
 
 
+def _is_utf8(data: bytes) -> bool:
+    """UTF-8 validity checked by Arrow on the bytes in place: no decoded copy of a multi-GB file."""
+    buffer = pa.py_buffer(data)
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
+    try:
+        pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, buffer]).cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _read_csv(data: bytes) -> RawTable:
-    text, encoding = decode_text(data)
-    header_line = text.split("\n", 1)[0].rstrip("\r")
+    if _is_utf8(data):
+        body = data[len(UTF8_BOM) :] if data.startswith(UTF8_BOM) else data
+        end = body.find(b"\n")
+        header_line = body[: end if end >= 0 else len(body)].decode("utf-8").rstrip("\r")
+        encoding, utf8 = "utf-8", body
+    else:
+        text, encoding = decode_text(data)
+        header_line = text.split("\n", 1)[0].rstrip("\r")
+        utf8 = text.encode("utf-8")
     headers = _check_headers(next(csv.reader([header_line])) if header_line else [])
-    utf8 = text.encode("utf-8") if encoding != "utf-8" or data.startswith(UTF8_BOM) else data
 
     malformed: list[tuple[int, str]] = []
     blank_lines: list[int] = []

@@ -159,3 +159,14 @@ def test_two_stages_match_the_rule_with_investigators_decisions(seed):
         for contact in traced[i].secondary:
             assert contact.via in {ids[p] for p in close}
     assert [d.id_number for d in traced[0].removed] == [ids[removed]]
+
+
+def test_big_batches_split_over_two_threads_give_the_same_rows(monkeypatch):
+    ids, stays, homes, rng = make_store(21)
+    queries = random_queries(rng, len(ids), 25)
+    engine = eng.IndexEngine(index.current())
+    intervals = eng.query_intervals(index.current(), as_queries(queries), eng.Rules(M))
+    one_thread = engine.interval_exposures(intervals, eng.Rules(M)).rows()
+    monkeypatch.setattr(eng, "PARALLEL_FROM", 2)
+    assert engine.interval_exposures(intervals, eng.Rules(M)).rows() == one_thread
+    assert engine.exposures(as_queries(queries), eng.Rules(M)).rows() == brute.exposures(queries, stays, homes, M)
