@@ -69,11 +69,16 @@ def validate(kind: ImportKind, raw: RawTable) -> Validated:
     details = np.full(n, "", dtype=object)
     parsed: dict[str, pa.Array] = {}
     for column in kind.columns:
-        if column.name in mapping:
-            values = pc.utf8_trim_whitespace(raw.columns[mapping[column.name]])
-        else:
-            values = pa.array([""] * n, type=pa.string())
+        if column.name not in mapping:  # an optional column the file does not have
+            if column.required:
+                continue  # _header_map refused the file already
+            parsed[column.name] = pa.nulls(n, column.parser.arrow_type)
+            continue
+        values = pc.utf8_trim_whitespace(raw.columns[mapping[column.name]])
         empty = pc.equal(values, "").to_numpy(zero_copy_only=False)
+        if not column.required and empty.all():  # present but blank throughout (a common export)
+            parsed[column.name] = pa.nulls(n, column.parser.arrow_type)
+            continue
         if column.required:
             newly = empty & (reasons == "")
             reasons[newly], bad_columns[newly] = "missing_required", column.name
@@ -119,7 +124,8 @@ def _reject_duplicate_keys(kind, table: pa.Table, lines: np.ndarray, reasons: np
     if len(candidates) < 2:
         return
     if len(kind.key) == 1:  # the usual case: one hash pass says whether any key repeats at all
-        column = table.column(kind.key[0]).take(pa.array(candidates))
+        column = table.column(kind.key[0])
+        column = column if len(candidates) == len(column) else column.take(pa.array(candidates))
         if pc.count_distinct(column).as_py() == len(candidates):
             return
     keyed = pa.table({k: table.column(k) for k in kind.key}).take(pa.array(candidates))
