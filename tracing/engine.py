@@ -4,7 +4,8 @@ The computation has one primitive, *exposures*: for each query (a person and a t
 other person who lived in the same household (when the window is not empty) or whose stay at a
 venue overlapped one of the query person's stays, clipped to the window, by at least the policy's
 minimum in one continuous overlap. ``EXPOSURES_SQL`` is its definition in plain SQL over three
-relations (``queries``, ``stays``, ``households``); engines must return exactly the rows it returns:
+relations (``queries``, ``stays``, ``households``), in three parts an engine also runs on their own
+(``QUERY_STAYS_SQL``, ``MATCH_SQL``, ``HOUSEHOLD_SQL``); engines must return exactly its rows:
 
 - ``IndexEngine`` (the default, "duckdb"): the same rule over the DuckDB store's published index
   (tracing.index), with binary searches instead of joins, vectorised with numpy;
@@ -14,7 +15,9 @@ relations (``queries``, ``stays``, ``households``); engines must return exactly 
 ``trace`` runs the two stages of domain.md §4 on any engine: close contacts of each case inside
 its window, then the investigators' manual additions and removals, then secondary contacts of each
 close contact inside that contact's own window (first exposure → isolation or the as-of time),
-never listing the case or its close contacts.
+never listing the case or its close contacts. Before the second stage, a close contact's stay that
+lies inside another close contact's stay at the same venue is dropped (``_undominated``): it finds
+nobody new and no earlier exposure, and a workplace's coworkers would otherwise multiply the rows.
 """
 
 from __future__ import annotations
