@@ -117,7 +117,10 @@ def _read_csv(data: bytes) -> RawTable:
         )
     except pa.ArrowInvalid as exc:
         raise errors.ImportFileError(errors.UNREADABLE_CSV, error=str(exc)) from exc
-    columns = [table.column(i).combine_chunks() for i in range(len(headers))]
+    columns = []
+    for _ in range(len(headers)):  # one column at a time, freeing its chunks: a multi-GB file is held once
+        columns.append(table.column(0).combine_chunks())
+        table = table.remove_column(0)
     lines = _line_numbers(table.num_rows, [n for n, _ in malformed] + blank_lines)
     keep = _not_blank(columns)
     if keep is not None:

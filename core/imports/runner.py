@@ -94,7 +94,10 @@ def validate(kind: ImportKind, raw: RawTable) -> Validated:
 
     ok = reasons == ""
     ok_mask = pa.array(ok)
-    table = table.filter(ok_mask).append_column("_line", raw.line_numbers.filter(ok_mask))
+    if ok.all():  # the usual file: no copy of every column just to keep all rows
+        table = table.append_column("_line", raw.line_numbers)
+    else:
+        table = table.filter(ok_mask).append_column("_line", raw.line_numbers.filter(ok_mask))
     table = table.append_column("_extra", _extra_json(raw, extra_indexes, ok_mask))
 
     rejects, raw_rows = [], {}
