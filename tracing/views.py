@@ -27,6 +27,8 @@ from tracing import chains
 from tracing.models import Containment, ContainmentState, Degree
 from tracing.services import NotACase, do_contain, do_decide_contact
 
+SECONDARY_SHOWN = 500  # a workplace case has thousands; the page shows the first, the count says all
+
 
 def _can_act(user) -> bool:
     return user.has_perm("tracing.change_containment")
@@ -63,10 +65,11 @@ def containment_list(request):
 def containment_detail(request, pk: int):
     containment = get_scoped_or_404(request.user, Containment.objects.select_related("case"), pk=pk)
     log_reads(request.user, ReadAction.VIEW, Resident, [containment.case_id])
-    contacts = containment.contacts.select_related("person").all()
-    close = [c for c in contacts if c.degree == Degree.CLOSE]
-    secondary = [c for c in contacts if c.degree == Degree.SECONDARY]
-    log_reads(request.user, ReadAction.LIST, Resident, [c.person_id for c in contacts if c.person_id])
+    contacts = containment.contacts.select_related("person", "via")
+    close = list(contacts.filter(degree=Degree.CLOSE))
+    secondary = list(contacts.filter(degree=Degree.SECONDARY)[:SECONDARY_SHOWN])
+    shown = [c.person_id for c in close + secondary if c.person_id]
+    log_reads(request.user, ReadAction.LIST, Resident, shown)
     tasks = boards.containment_tasks(containment).select_related("assignee", "resident", "venue").order_by("due_at")
     return render(
         request,
@@ -75,8 +78,8 @@ def containment_detail(request, pk: int):
             "c": containment,
             "board": boards.board(containment),
             "close": close,
-            "secondary": secondary[:500],
-            "secondary_total": len(secondary),
+            "secondary": secondary,
+            "secondary_total": containment.secondary_count,
             "venues": containment.venues.select_related("venue"),
             "tasks": tasks[:300],
             "decisions": containment.case.contact_decisions.all(),
@@ -140,7 +143,7 @@ def chain(request, pk: int | None = None):
         containment = get_scoped_or_404(request.user, Containment.objects.select_related("case"), pk=pk)
         containments = restrict(request.user, chains.containments_for_case_chain(containment))
         title = _("Transmission chain of %(name)s") % {"name": containment.case.name}
-    secondary = request.GET.get("secondary", "1" if pk is not None else "0") == "1"
+    secondary = request.GET.get("secondary", "0") == "1"  # thousands of them: asked for, not by default
     graph = chains.chain_graph(containments.distinct(), include_secondary=secondary)
     fmt = request.GET.get("format")
     if fmt:

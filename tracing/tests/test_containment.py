@@ -160,11 +160,13 @@ def test_board_pages_are_scoped(outbreak, client, city):
     page = client.get(reverse("tracing:detail", args=[containment.pk]))
     assert page.status_code == 200 and "V1" in page.content.decode()
     assert client.get(reverse("tracing:chain", args=[containment.pk])).status_code == 200
-    graph = client.get(reverse("tracing:chain", args=[containment.pk]) + "?format=json").json()
+    graph = client.get(reverse("tracing:chain", args=[containment.pk]) + "?format=json&secondary=1").json()
     assert len(graph["nodes"]) == 4 and len(graph["edges"]) == 3
     city_wide = client.get(reverse("tracing:chains") + "?format=json").json()  # close contacts by default
     assert len(city_wide["nodes"]) == 3 and {e["degree"] for e in city_wide["edges"]} == {1}
-    graphml = client.get(reverse("tracing:chain", args=[containment.pk]) + "?format=graphml").content.decode()
+    graphml = client.get(
+        reverse("tracing:chain", args=[containment.pk]) + "?format=graphml&secondary=1"
+    ).content.decode()
     assert graphml.count("<edge ") == 3 and outbreak["a"] not in graphml  # masked identity numbers
     outsider = city.staff("far", "community_worker", city.divisions["420106001001"])
     client.force_login(outsider)
