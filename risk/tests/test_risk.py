@@ -76,8 +76,9 @@ def api(user) -> Client:
 
 @pytest.fixture
 def case_in_jiang_an(city):
-    """One confirmed case in 江岸's grid-1 compound, identified at T0."""
-    person = people_in(city, JIANG_AN)[0]
+    """One confirmed case in 江岸's grid-1 compound (its first building), identified at T0."""
+    building = city.buildings[f"{JIANG_AN}001001001-01-01"]
+    person = Resident.objects.filter(building=building).order_by("id").first()  # ids follow no building order
     confirm(person, T0)
     return person
 
