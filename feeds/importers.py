@@ -57,23 +57,7 @@ class FeedImport(ImportKind):
         return (self.key_column,)
 
     def check(self, table, reasons, columns, details) -> None:
-        """contracts.md, Person columns: without a valid identity number, name + phone or name + birth date."""
-        problems = id_problems(table.column("id_number"))
-        named = pc.is_valid(table.column("name")).to_numpy(zero_copy_only=False)
-        other = pc.is_valid(table.column("phone")).to_numpy(zero_copy_only=False) | pc.is_valid(
-            table.column("birth_date")
-        ).to_numpy(zero_copy_only=False)
-        unlinkable = (reasons == "") & (problems != "") & ~(named & other)
-        if self.person_optional_when:
-            names_nobody = (
-                pc.is_valid(table.column(self.person_optional_when)).to_numpy(zero_copy_only=False)
-                & (problems == "missing")
-                & ~named
-            )
-            unlinkable &= ~names_nobody
-        reasons[unlinkable] = np.where(problems[unlinkable] == "missing", "missing_required", problems[unlinkable])
-        columns[unlinkable] = "id_number"
-        details[unlinkable] = pc.fill_null(table.column("id_number"), "").to_numpy(zero_copy_only=False)[unlinkable]
+        check_person_columns(table, reasons, columns, details, self.person_optional_when)
 
     def derive(self, table: pa.Table) -> pa.Table:
         valid = id_problems(table.column("id_number")) == ""
@@ -112,6 +96,25 @@ class FeedImport(ImportKind):
             f"JOIN {model._meta.db_table} t ON t.id = s._target_id "
             "WHERE s._action IS NOT NULL AND t.person_id IS NOT NULL ORDER BY s._line"
         )
+
+
+def check_person_columns(table, reasons, columns, details, optional_when: str = "") -> None:
+    """contracts.md, Person columns: without a valid identity number, name + phone or name + birth
+    date; ``optional_when`` names a column whose value means the row names nobody (pool results)."""
+    problems = id_problems(table.column("id_number"))
+    named = pc.is_valid(table.column("name")).to_numpy(zero_copy_only=False)
+    other = pc.is_valid(table.column("phone")).to_numpy(zero_copy_only=False) | pc.is_valid(
+        table.column("birth_date")
+    ).to_numpy(zero_copy_only=False)
+    unlinkable = (reasons == "") & (problems != "") & ~(named & other)
+    if optional_when:
+        names_nobody = (
+            pc.is_valid(table.column(optional_when)).to_numpy(zero_copy_only=False) & (problems == "missing") & ~named
+        )
+        unlinkable &= ~names_nobody
+    reasons[unlinkable] = np.where(problems[unlinkable] == "missing", "missing_required", problems[unlinkable])
+    columns[unlinkable] = "id_number"
+    details[unlinkable] = pc.fill_null(table.column("id_number"), "").to_numpy(zero_copy_only=False)[unlinkable]
 
 
 def link_rows(ctx: LoadContext, staging: Staging, target: str) -> None:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from core.imports.columns import Boolean, Choice, Column, DateTime, Decimal, Text, id_problems
 from core.imports.kinds import AFTER_IMPORT_HOOKS, ImportKind, LoadContext, register
 from core.imports.sql import UpsertResult
-from feeds.importers import PERSON_COLUMNS
+from feeds.importers import PERSON_COLUMNS, check_person_columns
 from tracing import store
 
 DIRECTIONS = {"in": "in", "out": "out", "pass": "pass", "进": "in", "出": "out", "过": "pass", "通行": "pass"}
@@ -41,16 +41,7 @@ class ScanImport(ImportKind):
     )
 
     def check(self, table, reasons, columns, details) -> None:
-        """contracts.md, Person columns: without a valid identity number, name + phone or name + birth date."""
-        problems = id_problems(table.column("id_number"))
-        named = pc.is_valid(table.column("name")).to_numpy(zero_copy_only=False)
-        other = pc.is_valid(table.column("phone")).to_numpy(zero_copy_only=False) | pc.is_valid(
-            table.column("birth_date")
-        ).to_numpy(zero_copy_only=False)
-        unlinkable = (reasons == "") & (problems != "") & ~(named & other)
-        reasons[unlinkable] = np.where(problems[unlinkable] == "missing", "missing_required", problems[unlinkable])
-        columns[unlinkable] = "id_number"
-        details[unlinkable] = pc.fill_null(table.column("id_number"), "").to_numpy(zero_copy_only=False)[unlinkable]
+        check_person_columns(table, reasons, columns, details)
 
     def store(self, ctx: LoadContext, table: pa.Table) -> UpsertResult:
         table = _with_identity(ctx, table)
