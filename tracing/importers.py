@@ -10,6 +10,8 @@ is an update whose old version is kept in ``scan_history``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,26 +45,18 @@ class ScanImport(ImportKind):
     def check(self, table, reasons, columns, details) -> None:
         check_person_columns(table, reasons, columns, details)
 
-    def store(self, ctx: LoadContext, table: pa.Table) -> UpsertResult:
-        table = _with_identity(ctx, table)
-        rows = pa.table(
-            {
-                "scan_id": table.column("scan_id"),
-                "id_number": table.column("id_number"),
-                "venue_code": table.column("venue_code"),
-                "ts": pc.cast(pc.cast(table.column("scanned_at"), pa.timestamp("s")), pa.int64()),
-                "direction": pc.fill_null(table.column("direction"), "in"),  # contracts.md: default in
-                "temperature": pc.cast(table.column("temperature"), pa.float32()),
-                "mask": table.column("mask"),
-                "link_method": table.column("_link_method"),
-                "_line": table.column("_line"),
-            }
-        )
+    def store(self, ctx: LoadContext, tables: Iterator[pa.Table]) -> UpsertResult:
+        """Stage the file piece by piece (a fortnight of a city is tens of millions of rows), then
+        merge once, all in one DuckDB transaction, and publish the new index."""
         with store.writing() as con:
             store.sync_venues(con)
             if not con.execute("SELECT count(*) FROM households").fetchall()[0][0]:
                 store.sync_households(con)  # the first scans: residents came earlier
-            result = _merge_scans(con, ctx, rows)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE ready ({READY_COLUMNS})")
+            register: list[pa.Table] = []  # read from the database once, if a piece needs it
+            for table in tables:
+                _stage_piece(con, ctx, _scan_rows(_with_identity(ctx, table, register)))
+            result = _merge_scans(con, ctx)
             if result.inserted or result.updated:
                 store.bump_version(con)
         if result.inserted or result.updated:
@@ -72,7 +66,56 @@ class ScanImport(ImportKind):
         return result
 
 
-def _with_identity(ctx: LoadContext, table: pa.Table) -> pa.Table:
+READY_COLUMNS = (
+    "scan_id VARCHAR, pkey INTEGER, vkey INTEGER, ts BIGINT, direction VARCHAR, temperature REAL, mask BOOLEAN, "
+    "link_method VARCHAR, batch_id BIGINT, _line BIGINT"
+)
+SCAN_COLUMNS = "scan_id, pkey, vkey, ts, direction, temperature, mask, link_method, batch_id"
+
+
+def _scan_rows(table: pa.Table) -> pa.Table:
+    return pa.table(
+        {
+            "scan_id": table.column("scan_id"),
+            "id_number": table.column("id_number"),
+            "venue_code": table.column("venue_code"),
+            "ts": pc.cast(pc.cast(table.column("scanned_at"), pa.timestamp("s")), pa.int64()),
+            "direction": pc.fill_null(table.column("direction"), "in"),  # contracts.md: default in
+            "temperature": pc.cast(table.column("temperature"), pa.float32()),
+            "mask": table.column("mask"),
+            "link_method": table.column("_link_method"),
+            "_line": table.column("_line"),
+        }
+    )
+
+
+def _stage_piece(con, ctx: LoadContext, rows: pa.Table) -> None:
+    """Refuse the piece's rows with an unknown venue or a scan id an earlier piece had; keep the rest."""
+    con.register("piece", rows)
+    try:
+        for line, code in con.execute(
+            "SELECT i._line, i.venue_code FROM piece i ANTI JOIN venues v ON v.code = i.venue_code ORDER BY i._line"
+        ).fetchall():
+            ctx.rejects.append((int(line), "unknown_venue", "venue_code", str(code)[:80]))
+        for line, first in con.execute(
+            "SELECT i._line, r._line FROM piece i JOIN ready r ON r.scan_id = i.scan_id ORDER BY i._line"
+        ).fetchall():
+            ctx.rejects.append((int(line), "duplicate_key_in_file", "scan_id", str(first)))
+        store.add_persons(con, "(SELECT i.id_number FROM piece i SEMI JOIN venues v ON v.code = i.venue_code)")
+        con.execute(
+            f"""
+            INSERT INTO ready
+            SELECT i.scan_id, p.pkey, v.vkey, i.ts, i.direction, i.temperature, i.mask, i.link_method,
+                   CAST({int(ctx.batch_id)} AS BIGINT), i._line
+            FROM piece i JOIN venues v ON v.code = i.venue_code JOIN persons p ON p.id_number = i.id_number
+            ANTI JOIN ready r ON r.scan_id = i.scan_id
+            """
+        )
+    finally:
+        con.unregister("piece")
+
+
+def _with_identity(ctx: LoadContext, table: pa.Table, register_cache: list[pa.Table]) -> pa.Table:
     """Fill ``id_number`` from the register for rows without a valid one; refuse the rest."""
     valid = id_problems(table.column("id_number")) == ""
     method = np.where(valid, "id_number", "").astype(object)
@@ -81,7 +124,9 @@ def _with_identity(ctx: LoadContext, table: pa.Table) -> pa.Table:
     from people.register import register_table
 
     need = np.flatnonzero(~valid)
-    register = register_table().select(["id_number", "name", "phone", "birth_date"])
+    if not register_cache:
+        register_cache.append(register_table().select(["id_number", "name", "phone", "birth_date"]))
+    register = register_cache[0]
     wanted = table.take(pa.array(need)).select(["name", "phone", "birth_date"])
     ids = table.column("id_number").to_numpy(zero_copy_only=False).astype(object)
     lines = table.column("_line").to_numpy()
@@ -138,29 +183,10 @@ def _describe(wanted: pa.Table, j: int) -> str:
     return ", ".join(str(v) for v in row.values())[:80]
 
 
-def _merge_scans(con, ctx: LoadContext, rows: pa.Table) -> UpsertResult:
-    """Insert new scans, replace changed ones (keeping history), and derive the touched stays again.
-
-    The first load into an empty store (a city's fortnight, tens of millions of rows) skips the
-    comparison with stored scans and derives every stay in one pass."""
-    con.register("incoming", rows)
-    try:
-        unknown = con.execute(
-            "SELECT i._line, i.venue_code FROM incoming i ANTI JOIN venues v ON v.code = i.venue_code ORDER BY i._line"
-        ).fetchall()
-        for line, code in unknown:
-            ctx.rejects.append((int(line), "unknown_venue", "venue_code", str(code)[:80]))
-        store.add_persons(con, "(SELECT i.id_number FROM incoming i SEMI JOIN venues v ON v.code = i.venue_code)")
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE ready AS
-            SELECT i.scan_id, p.pkey, v.vkey, i.ts, i.direction, i.temperature, i.mask, i.link_method,
-                   CAST({int(ctx.batch_id)} AS BIGINT) AS batch_id
-            FROM incoming i JOIN venues v ON v.code = i.venue_code JOIN persons p ON p.id_number = i.id_number
-            """
-        )
-    finally:
-        con.unregister("incoming")
+def _merge_scans(con, ctx: LoadContext) -> UpsertResult:
+    """Insert the staged scans that are new, replace changed ones (keeping history), and derive the
+    touched stays again. The first load into an empty store (a city's fortnight, tens of millions of
+    rows) skips the comparison with stored scans and derives every stay in one pass."""
     if not con.execute("SELECT count(*) FROM scans").fetchall()[0][0]:
         return _first_load(con, ctx)
     con.execute(
@@ -208,7 +234,8 @@ def _merge_scans(con, ctx: LoadContext, rows: pa.Table) -> UpsertResult:
         )
         con.execute("DELETE FROM scans USING compared c WHERE scans.scan_id = c.scan_id AND c.action = 'update'")
     con.execute(
-        "INSERT INTO scans SELECT r.* FROM ready r SEMI JOIN compared c ON c.scan_id = r.scan_id AND c.action <> 'same'"
+        f"INSERT INTO scans SELECT {SCAN_COLUMNS} FROM ready r "
+        "SEMI JOIN compared c ON c.scan_id = r.scan_id AND c.action <> 'same'"
     )
     store.rederive_stays(con)
     return result
@@ -216,7 +243,7 @@ def _merge_scans(con, ctx: LoadContext, rows: pa.Table) -> UpsertResult:
 
 def _first_load(con, ctx: LoadContext) -> UpsertResult:
     _count_links(con, ctx, "SELECT link_method FROM ready")
-    con.execute("INSERT INTO scans SELECT * FROM ready")
+    con.execute(f"INSERT INTO scans SELECT {SCAN_COLUMNS} FROM ready")
     con.execute("DELETE FROM stays")
     con.execute(store.derive_stays_sql(only_affected=False))
     return UpsertResult(inserted=int(con.execute("SELECT count(*) FROM scans").fetchall()[0][0]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,8 +77,9 @@ class ImportKind:
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         raise NotImplementedError
 
-    def store(self, ctx: LoadContext, table: pa.Table) -> UpsertResult:
-        """Write the accepted rows to their own store, all or nothing; refuse rows through ``ctx``."""
+    def store(self, ctx: LoadContext, tables: Iterator[pa.Table]) -> UpsertResult:
+        """Write the accepted rows, which come piece by piece, to their own store, all or nothing;
+        refuse rows through ``ctx`` while their piece is current (so they are kept as sent)."""
         raise NotImplementedError
 
     def after_load(self, ctx: LoadContext) -> None:

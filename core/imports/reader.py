@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from core.imports import errors
@@ -50,11 +52,48 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
 
 def read_table(data: bytes, filename: str = "") -> RawTable:
-    if not data.strip():
+    if not data or data.isspace():  # no stripped copy of a multi-GB file
         raise errors.ImportFileError(errors.EMPTY_FILE)
     if data.startswith(XLSX_MAGIC) or filename.lower().endswith((".xlsx", ".xlsm")):
         return _read_xlsx(data)
     return _read_csv(data)
+
+
+CHUNK_BYTES = 256 << 20  # pieces of a big CSV read one after the other (kinds stored outside SQL)
+
+
+def read_chunks(data: bytes, filename: str = "", chunk_bytes: int | None = None) -> Iterator[RawTable]:
+    """The file as a sequence of tables of whole lines, each under ``chunk_bytes``, with the line
+    numbers of the whole file: a multi-GB file of scans is never held as one table. Problems with
+    the file itself (empty, no header, unreadable) are raised here, before the first piece."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
+    if len(data) <= chunk_bytes or data.startswith(XLSX_MAGIC) or filename.lower().endswith((".xlsx", ".xlsm")):
+        return iter([read_table(data, filename)])
+    if _is_utf8(data):
+        body = data[len(UTF8_BOM) :] if data.startswith(UTF8_BOM) else data
+    else:
+        body = decode_text(data)[0].encode("utf-8")
+    header_end = body.find(b"\n") + 1
+    if header_end <= 0:
+        return iter([read_table(data, filename)])
+    header = body[:header_end]
+    _check_headers(next(csv.reader([header.decode("utf-8").rstrip("\r\n")])))
+
+    def pieces() -> Iterator[RawTable]:
+        start, lines_before = header_end, 0
+        while start < len(body):
+            end = body.find(b"\n", start + chunk_bytes)
+            end = len(body) if end < 0 else end + 1
+            piece = body[start:end]
+            raw = _read_csv(header + piece)
+            if lines_before:
+                raw.line_numbers = pc.add(raw.line_numbers, lines_before)
+                raw.malformed = [(line + lines_before, text) for line, text in raw.malformed]
+            lines_before += piece.count(b"\n")
+            start = end
+            yield raw
+
+    return pieces()
 
 
 def _check_headers(headers: list[str]) -> list[str]:
@@ -131,8 +170,6 @@ def _read_csv(data: bytes) -> RawTable:
 
 def _not_blank(columns: list[pa.Array]):
     """Mask of rows with any non-empty cell, or None when no row is blank."""
-    import pyarrow.compute as pc
-
     if not columns:
         return None
     any_value = pc.not_equal(columns[0], "")

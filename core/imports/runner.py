@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ from core.audit import acting_as
 from core.choices import ImportStatus, RejectStatus
 from core.imports import errors
 from core.imports.kinds import AFTER_IMPORT_HOOKS, ImportKind, LoadContext, all_kinds, get_kind
-from core.imports.reader import RawTable, read_table
+from core.imports.reader import RawTable, read_chunks, read_table
 from core.imports.sql import Staging
 from core.models import ImportBatch, ImportRejection
 
@@ -177,9 +178,15 @@ def run_import(
             raise errors.ImportFileError(errors.TOO_LARGE, size=len(data), limit=limit)
         return read_table(data, filename)
 
+    def chunks() -> Iterator[RawTable]:
+        if limit and len(data) > limit:
+            raise errors.ImportFileError(errors.TOO_LARGE, size=len(data), limit=limit)
+        return read_chunks(data, filename)
+
     return _run(
         kind_name,
         read,
+        chunks=chunks,
         filename=filename,
         sha=hashlib.sha256(data).hexdigest(),
         size=len(data),
@@ -220,7 +227,7 @@ def table_from_rows(rows: list[dict]) -> RawTable:
     return RawTable(headers, columns, pa.array(range(1, len(rows) + 1), type=pa.int64()))
 
 
-def _run(kind_name: str, read, *, filename: str, sha: str, size: int, user, source: str) -> ImportBatch:
+def _run(kind_name: str, read, *, filename: str, sha: str, size: int, user, source: str, chunks=None) -> ImportBatch:
     batch = ImportBatch.objects.create(
         kind=kind_name,
         filename=filename[:255],
@@ -232,17 +239,24 @@ def _run(kind_name: str, read, *, filename: str, sha: str, size: int, user, sour
     )
     try:
         kind = resolve_kind(kind_name)
-        raw = read()
-        validated = validate(kind, raw)
+        if kind.stored_outside_sql:
+            pieces = chunks() if chunks is not None else iter([read()])
+        else:
+            raw = read()
+            validated = validate(kind, raw)
         with acting_as(user, source, batch_id=batch.pk), transaction.atomic():
             ctx = LoadContext(batch_id=batch.pk, user_id=batch.user_id, source=source)
-            counts = _load(kind, ctx, validated.table)
-            rejects = validated.rejects + ctx.rejects
-            raw_rows = dict(validated.raw_rows)
-            if ctx.rejects:
-                raw_rows.update(_rows_as_sent(raw, [line for line, *_ in ctx.rejects]))
+            if kind.stored_outside_sql:
+                counts, rejects, raw_rows, rows = _load_pieces(kind, ctx, pieces)
+            else:
+                counts = _load(kind, ctx, validated.table)
+                rejects = validated.rejects + ctx.rejects
+                raw_rows = dict(validated.raw_rows)
+                if ctx.rejects:
+                    raw_rows.update(_rows_as_sent(raw, [line for line, *_ in ctx.rejects]))
+                rows = raw.num_rows + len(raw.malformed)
             _store_rejects(batch, kind, rejects, raw_rows)
-            batch.rows = raw.num_rows + len(raw.malformed)
+            batch.rows = rows
             batch.inserted, batch.updated, batch.unchanged = counts.inserted, counts.updated, counts.unchanged
             batch.rejected = _count_reasons(rejects)
             batch.linked = ctx.linked
@@ -266,13 +280,34 @@ def _fail(batch: ImportBatch, message: str) -> None:
     batch.refresh_from_db()
 
 
+def _load_pieces(kind: ImportKind, ctx: LoadContext, pieces: Iterator[RawTable]):
+    """A kind stored outside SQL takes the file piece by piece (read_chunks) in one store
+    transaction; each piece is validated, and the rows the kind refuses in it are kept as sent."""
+    rejects: list[tuple[int, str, str, str]] = []
+    raw_rows: dict[int, dict] = {}
+    rows = 0
+
+    def tables() -> Iterator[pa.Table]:
+        nonlocal rows
+        for raw in pieces:
+            validated = validate(kind, raw)
+            rejects.extend(validated.rejects)
+            raw_rows.update(validated.raw_rows)
+            rows += raw.num_rows + len(raw.malformed)
+            before = len(ctx.rejects)
+            yield validated.table
+            refused = ctx.rejects[before:]
+            if refused:
+                raw_rows.update(_rows_as_sent(raw, [line for line, *_ in refused]))
+
+    counts = kind.store(ctx, tables())
+    kind.after_load(ctx)
+    for hook in AFTER_IMPORT_HOOKS:
+        hook(kind.name)
+    return counts, rejects + ctx.rejects, raw_rows, rows
+
+
 def _load(kind: ImportKind, ctx: LoadContext, table: pa.Table):
-    if kind.stored_outside_sql:
-        counts = kind.store(ctx, table)
-        kind.after_load(ctx)
-        for hook in AFTER_IMPORT_HOOKS:
-            hook(kind.name)
-        return counts
     staging = Staging.create(f"stage_{kind.name}", kind.derive(table), kind.staging_extra)
     try:
         counts = kind.load(ctx, staging)

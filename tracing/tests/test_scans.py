@@ -158,3 +158,27 @@ def test_a_failed_scans_import_leaves_the_store_as_it_was(people, monkeypatch):
         run_import("scans", to_csv([scan("S2", a, "V2", "2020-01-25 12:00:00")]), filename="more.csv")
     assert store.counts()["scans"] == 1
     assert [s[0] for s in stays_of(a)] == ["V1"]
+
+
+def test_a_big_file_is_read_in_pieces_with_the_same_result(people, monkeypatch):
+    """Pieces of a few lines each: rejects keep their file line, repeats across pieces are caught."""
+    from core.imports import reader
+
+    a, b = people[:2]
+    rows = [scan(f"S{i}", a if i % 2 else b, "V1", f"2020-01-25 {8 + i % 10:02d}:{i % 60:02d}:00") for i in range(40)]
+    rows[25]["venue_code"] = "V9"  # unknown, in a later piece
+    rows[33]["scan_id"] = "S3"  # repeats a scan id of the first piece
+    data = to_csv(rows)
+    monkeypatch.setattr(reader, "CHUNK_BYTES", 300)
+    assert len(list(reader.read_chunks(data))) > 5
+    batch = run_import("scans", data, filename="scans.csv")
+    assert batch.rows == 40 and batch.inserted == 38
+    assert batch.rejected == {"duplicate_key_in_file": 1, "unknown_venue": 1}
+    rejected = {r.reason: r for r in ImportRejection.objects.filter(batch=batch)}
+    assert rejected["unknown_venue"].row_number == 27 and rejected["unknown_venue"].data["venue_code"] == "V9"
+    assert rejected["duplicate_key_in_file"].row_number == 35 and rejected["duplicate_key_in_file"].detail == "5"
+    whole = {tuple(s) for s in stays_of(a) + stays_of(b)}
+    monkeypatch.setattr(reader, "CHUNK_BYTES", 1 << 30)
+    store.database_path().unlink()
+    assert run_import("scans", data, filename="again.csv").inserted == 38
+    assert {tuple(s) for s in stays_of(a) + stays_of(b)} == whole
