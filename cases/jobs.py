@@ -10,12 +10,13 @@ from django.utils.translation import gettext as _
 
 from cases.models import FollowUp, FollowUpStatus
 from core.jobs import every, job
+from core.moments import parse_moment
 from core.policy import policy
 
 
 @job("cases.sweep_follow_ups")
 def sweep_follow_ups(now: str | None = None) -> dict:
-    moment = dt.datetime.fromisoformat(now) if now else timezone.now()
+    moment = parse_moment(now)
     cutoff = moment - dt.timedelta(hours=float(policy(moment).follow_up_grace_hours))
     missed = list(
         FollowUp.objects.filter(status=FollowUpStatus.DUE, due_at__lt=cutoff).select_related("person")[:10000]

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from core.jobs import run_job_now
 from core.models import Job
-from risk.jobs import parse_moment
+from core.moments import parse_moment
 
 
 class Command(BaseCommand):

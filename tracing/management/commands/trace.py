@@ -6,27 +6,17 @@ read of the case and of every contact in the register (core.ReadLog, action "ful
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import acting_as, log_reads
 from core.choices import ReadAction
+from core.moments import parse_moment
 from people.models import Resident
-from tracing.services import ENGINES, SHANGHAI, NotACase, trace_cases, trace_json
-
-
-def parse_moment(text: str) -> dt.datetime:
-    """ISO 8601; without an offset the time is Asia/Shanghai (contracts.md, Times)."""
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError as error:
-        raise CommandError(_("--as-of must be an ISO time like 2020-02-05T08:00:00+08:00")) from error
-    return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+from tracing.services import ENGINES, NotACase, trace_cases, trace_json
 
 
 class Command(BaseCommand):
@@ -42,7 +32,10 @@ class Command(BaseCommand):
         person = Resident.objects.filter(id_number=id_number.strip().upper(), merged_into__isnull=True).first()
         if person is None:
             raise CommandError(_("No person with identity number %(id)s") % {"id": id_number})
-        moment = parse_moment(as_of) if as_of else timezone.now()
+        try:
+            moment = parse_moment(as_of)
+        except ValueError as error:
+            raise CommandError(_("--as-of must be an ISO time like 2020-02-05T08:00:00+08:00")) from error
         started = time.perf_counter()
         try:
             (result,), (window,) = trace_cases([person], moment, engine)
