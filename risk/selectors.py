@@ -14,15 +14,8 @@ from geo.models import Compound
 from risk.choices import FINE_LEVELS, LEVEL_COLOURS, LEVEL_RANK, UNRATED_COLOUR, NodeLevel, RiskLevel
 from risk.models import RiskArea
 
-# which column of an area holds each kind of node above it (parse_node's levels)
-NODE_FILTER = {
-    "district": "district_id",
-    "street": "street_id",
-    "community": "community_id",
-    "grid": "grid_id",
-    "compound": "in_compound_id",
-    "building": "building_id",
-}
+# which column of an area holds each kind of node above it (parse_node's levels): its scope columns
+NODE_FILTER = RiskArea.scope_fields
 RANK_ORDER = Case(
     When(level=RiskLevel.HIGH, then=Value(0)),
     When(level=RiskLevel.MEDIUM, then=Value(1)),

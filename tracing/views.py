@@ -34,6 +34,14 @@ def _can_act(user) -> bool:
     return user.has_perm("tracing.change_containment")
 
 
+def _containment_to_act_on(request, pk: int) -> Containment:
+    """A containment in the user's jurisdiction that the user may act on (404 / 403 otherwise)."""
+    containment = get_scoped_or_404(request.user, Containment.objects.select_related("case"), pk=pk)
+    if not _can_act(request.user):
+        raise PermissionDenied
+    return containment
+
+
 @login_required
 def containment_list(request):
     qs = restrict(request.user, Containment.objects.all()).select_related("case", "grid", "community")
@@ -92,9 +100,7 @@ def containment_detail(request, pk: int):
 @login_required
 @require_POST
 def containment_retrace(request, pk: int):
-    containment = get_scoped_or_404(request.user, Containment.objects.select_related("case"), pk=pk)
-    if not _can_act(request.user):
-        raise PermissionDenied
+    containment = _containment_to_act_on(request, pk)
     try:
         do_contain(containment.case, user=request.user)
     except NotACase as error:
@@ -108,9 +114,7 @@ def containment_retrace(request, pk: int):
 @require_POST
 def contact_decide(request, pk: int):
     """An investigator adds or removes a contact (with a reason); re-traced at once."""
-    containment = get_scoped_or_404(request.user, Containment.objects.select_related("case"), pk=pk)
-    if not _can_act(request.user):
-        raise PermissionDenied
+    containment = _containment_to_act_on(request, pk)
     id_number = request.POST.get("id_number", "").strip().upper()
     reason = request.POST.get("reason", "").strip()
     degree = Degree.SECONDARY if request.POST.get("degree") == "2" else Degree.CLOSE

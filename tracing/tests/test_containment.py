@@ -185,3 +185,15 @@ def test_api_lists_containments_with_masked_ids(outbreak, client, city):
     outsider = city.staff("far2", "community_worker", city.divisions["420106001001"])
     client.force_login(outsider)
     assert client.get(f"/api/tracing/containments/{containment.pk}").status_code == 404
+
+
+def test_acting_on_a_containment_needs_the_permission(outbreak, client):
+    containment = Containment.objects.get(case__id_number=outbreak["a"])
+    decide = reverse("tracing:decide", args=[containment.pk])
+    form = {"id_number": outbreak["d"], "action": "add", "degree": "1", "reason": "shared a taxi"}
+    client.force_login(outbreak["grid"])  # a grid worker sees the case but may not change the trace
+    assert client.post(decide, form).status_code == 403
+    assert client.post(reverse("tracing:retrace", args=[containment.pk])).status_code == 403
+    client.force_login(outbreak["community"])
+    assert client.post(decide, form).status_code == 302
+    assert containment.contacts.filter(id_number=outbreak["d"], manual=True).exists()
