@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -112,10 +114,27 @@ def test_window_clips_the_case_stay():
     assert too_late.size == 0
 
 
-@pytest.mark.parametrize("seed", [11, 12, 13])
-def test_two_stages_match_the_rule_with_investigators_decisions(seed):
+@dataclass
+class DecisionsScenario:
+    """Two cases with overlapping windows, one computed contact removed by hand and another person
+    added, with isolation times: reaches both stages (shared with the Spark tests)."""
+
+    ids: list[str]
+    stays: list[tuple]
+    homes: dict[int, int]
+    cases: list[eng.CaseWindow]
+    removed: int
+    added: int
+    isolated: dict[str, int]
+    overrides: dict[str, list[eng.Override]]
+
+    def trace(self, engine) -> list[eng.CaseTrace]:
+        ix = index.current()
+        return eng.trace(engine, ix, self.cases, eng.Rules(M), isolated_at=self.isolated, overrides=self.overrides)
+
+
+def decisions_scenario(seed: int) -> DecisionsScenario:
     ids, stays, homes, _ = make_store(seed, persons=40, venues=3, stays=300)
-    ix = index.current()
     case_p = [1, 5]
     windows = [(T0, T0 + 2 * 86400), (T0 + 86400, T0 + 3 * 86400)]
     as_of = T0 + 3 * 86400
@@ -123,14 +142,24 @@ def test_two_stages_match_the_rule_with_investigators_decisions(seed):
     first = brute.exposures([(p, *w) for p, w in zip(case_p, windows, strict=True)], stays, homes, M)
     removed = next(row[1] for row in first if row[0] == 0)
     added = next(p for p in range(40) if p not in {row[1] for row in first if row[0] == 0} and p != 1)
-    isolated = {ids[removed]: T0, ids[added]: T0 + 2 * 86400}
     overrides = {
         ids[1]: [
             eng.Override(ids[removed], 1, add=False, note="never met"),
             eng.Override(ids[added], 1, add=True, exposed_at=T0 + 3600, note="shared a car"),
         ]
     }
-    traced = eng.trace(eng.IndexEngine(ix), ix, cases, eng.Rules(M), isolated_at=isolated, overrides=overrides)
+    isolated = {ids[removed]: T0, ids[added]: T0 + 2 * 86400}
+    return DecisionsScenario(ids, stays, homes, cases, removed, added, isolated, overrides)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_two_stages_match_the_rule_with_investigators_decisions(seed):
+    scenario = decisions_scenario(seed)
+    ids, stays, homes, cases = scenario.ids, scenario.stays, scenario.homes, scenario.cases
+    removed, added, isolated = scenario.removed, scenario.added, scenario.isolated
+    as_of = cases[0].as_of
+    first = brute.exposures([(c.pkey, c.start, c.end) for c in cases], stays, homes, M)
+    traced = scenario.trace(eng.IndexEngine(index.current()))
 
     for i, case in enumerate(cases):
         close = {}

@@ -9,7 +9,7 @@ from tracing import engine as eng
 from tracing import index, store
 from tracing.spark import SparkEngine
 from tracing.tests import brute
-from tracing.tests.test_engine import T0, M, as_queries, make_store, random_queries
+from tracing.tests.test_engine import T0, M, as_queries, decisions_scenario, make_store, random_queries
 
 
 @pytest.fixture(scope="module")
@@ -51,25 +51,10 @@ def test_spark_parts_of_the_rule_match_the_index_engine(spark_engine):
 @pytest.mark.spark
 @pytest.mark.parametrize("seed", [11, 12, 13])
 def test_spark_two_stages_match_the_index_engine_with_investigators_decisions(spark_engine, seed):
-    ids, stays, homes, _ = make_store(seed, persons=40, venues=3, stays=300)
-    ix = index.current()
-    case_p = [1, 5]
-    windows = [(T0, T0 + 2 * 86400), (T0 + 86400, T0 + 3 * 86400)]
-    as_of = T0 + 3 * 86400
-    cases = [eng.CaseWindow(ids[p], p, w0, w1, as_of) for p, (w0, w1) in zip(case_p, windows, strict=True)]
-    first = brute.exposures([(p, *w) for p, w in zip(case_p, windows, strict=True)], stays, homes, M)
-    removed = next(row[1] for row in first if row[0] == 0)
-    added = next(p for p in range(40) if p not in {row[1] for row in first if row[0] == 0} and p != 1)
-    isolated = {ids[removed]: T0, ids[added]: T0 + 2 * 86400}
-    overrides = {
-        ids[1]: [
-            eng.Override(ids[removed], 1, add=False, note="never met"),
-            eng.Override(ids[added], 1, add=True, exposed_at=T0 + 3600, note="shared a car"),
-        ]
-    }
+    scenario = decisions_scenario(seed)
 
     def contacts(engine):
-        traced = eng.trace(engine, ix, cases, eng.Rules(M), isolated_at=isolated, overrides=overrides)
+        traced = scenario.trace(engine)
         return [
             {
                 degree: [(c.id_number, c.first_exposure, c.via, c.reasons) for c in getattr(t, degree)]
@@ -79,11 +64,11 @@ def test_spark_two_stages_match_the_index_engine_with_investigators_decisions(sp
             for t in traced
         ]
 
-    by_index = contacts(eng.IndexEngine(ix))
+    by_index = contacts(eng.IndexEngine(index.current()))
     by_spark = contacts(spark_engine)
     assert all(t["close"] and t["secondary"] for t in by_index), "the scenario should reach both stages"
     assert by_spark == by_index
-    assert by_spark[0]["removed"] == [ids[removed]]
+    assert by_spark[0]["removed"] == [scenario.ids[scenario.removed]]
 
 
 @pytest.mark.spark
