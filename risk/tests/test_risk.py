@@ -45,6 +45,11 @@ def people_in(city, district: str, grid: int = 1) -> list[Resident]:
     return list(Resident.objects.filter(grid=city.grid(district, grid)).order_by("id"))
 
 
+def other_than(city, case: Resident) -> list[Resident]:
+    """The other residents of 江岸's grid 1 (ids follow no building order, so not by position)."""
+    return [p for p in people_in(city, JIANG_AN) if p.pk != case.pk]
+
+
 def confirm(person: Resident, at: dt.datetime, category: str = Category.CONFIRMED) -> None:
     do_identify(person, category, None, at=at)
 
@@ -170,7 +175,7 @@ def test_a_new_case_restarts_the_high_days(city, case_in_jiang_an):
     compound = city.compounds[f"{JIANG_AN}001001001-01"]
     recompute_risk_areas(day(8))
     assert level_of(compound) == "medium"
-    confirm(people_in(city, JIANG_AN)[1], day(9))
+    confirm(other_than(city, case_in_jiang_an)[0], day(9))
     recompute_risk_areas(day(9))
     assert level_of(compound) == "high"
     recompute_risk_areas(day(16) - SECOND)
@@ -330,7 +335,7 @@ def test_a_new_case_ends_a_manual_setting(city, case_in_jiang_an):
     do_set_level(area_of(compound), "low", None, "Case lived elsewhere: address corrected", at=day(1))
     recompute_risk_areas(day(2))
     assert level_of(compound) == "low"  # the old case cannot raise it again
-    confirm(people_in(city, JIANG_AN)[2], day(3))
+    confirm(other_than(city, case_in_jiang_an)[1], day(3))
     recompute_risk_areas(day(3))
     area = area_of(compound)
     assert area.level == "high" and area.manual_at is None
