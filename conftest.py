@@ -37,3 +37,17 @@ def presence_store(tmp_path, settings):
     """Each test gets its own presence store (tracing.store), as it gets its own database."""
     settings.LINLI_PRESENCE_DIR = tmp_path / "presence"
     yield settings.LINLI_PRESENCE_DIR
+
+
+@pytest.fixture(autouse=True)
+def fresh_key_ring():
+    """Signing keys, gates and policies live in the (rolled-back) test database: no process cache
+    may outlive a test."""
+    from core.expiring import clear_all
+    from healthcode.keys import KEY_RING
+
+    KEY_RING.invalidate()
+    clear_all()
+    yield
+    KEY_RING.invalidate()
+    clear_all()

@@ -52,6 +52,15 @@ TASKS_ON_IDENTIFICATION = {
 # Called with the person's status when an infected case (confirmed or asymptomatic) is identified;
 # the tracing app adds the start of its containment. Apps append in AppConfig.ready.
 ON_INFECTED: list[Callable[[PersonStatus], None]] = []
+# Called with the ids of people whose category or state changed (the healthcode app recomputes
+# their colour). Apps append in AppConfig.ready.
+ON_STATUS_CHANGED: list[Callable[[list[int]], None]] = []
+
+
+def _status_changed(person_ids: list[int]) -> None:
+    if person_ids:
+        for hook in ON_STATUS_CHANGED:
+            hook(person_ids)
 
 
 class TransitionRefused(Exception):
@@ -172,6 +181,7 @@ def _move(status: PersonStatus | None, report: Report) -> PersonStatus:
 
 
 def _after_move(status: PersonStatus, report: Report) -> None:
+    """What follows a move: tasks, containment, follow-ups, and the ON_STATUS_CHANGED hooks."""
     if report.state == CaseState.IDENTIFIED:
         for task_type in TASKS_ON_IDENTIFICATION.get(status.category, ()):
             _open_task(task_type, status, f"{status.episode}:{task_type}", _task_title(task_type, status), "")
@@ -182,6 +192,7 @@ def _after_move(status: PersonStatus, report: Report) -> None:
         schedule_follow_ups(status)
     elif report.state in CLOSED_STATES:
         FollowUp.objects.filter(person=status.person, status=FollowUpStatus.DUE).delete()
+    _status_changed([status.person_id])
 
 
 def _task_title(task_type: str, status: PersonStatus) -> str:
@@ -371,6 +382,7 @@ def do_identify_many(
             ],
             batch_size=2000,
         )
+        _status_changed(outcome.applied)
     return outcome
 
 

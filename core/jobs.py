@@ -86,7 +86,16 @@ def enqueue(name: str, user=None, **arguments: Any):
 
 
 def every(minutes: int, name: str) -> None:
-    """Run job ``name`` every ``minutes`` minutes from the consumer (recorded like any other job)."""
+    """Run job ``name`` every ``minutes`` minutes from the consumer (recorded like any other job).
+
+    Under an hour, ``minutes`` runs on the minute clock; from an hour up it must be whole hours
+    (1440 is once a day, at midnight)."""
+    if minutes < 60:
+        schedule = crontab(minute=f"*/{minutes}")
+    elif minutes % 60 == 0 and minutes <= 1440:
+        schedule = crontab(minute="0", hour=f"*/{minutes // 60}")
+    else:
+        raise ValueError(f"{name}: run every 1–59 minutes or every whole number of hours up to a day")
 
     def tick() -> None:
         from core.models import Job
@@ -94,7 +103,7 @@ def every(minutes: int, name: str) -> None:
         run_job_now(Job.objects.create(name=name).pk)
 
     tick.__name__ = f"periodic_{name.replace('.', '_')}"
-    db_periodic_task(crontab(minute=f"*/{minutes}"), name=tick.__name__)(tick)
+    db_periodic_task(schedule, name=tick.__name__)(tick)
     PERIODIC.append((minutes, name))
 
 

@@ -16,12 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.expiring import Expiring
+
 
 @dataclass(frozen=True)
 class PolicyItem:
     default: Any
     label: str
     source: str
+    choices: tuple[str, ...] = ()  # allowed values (of the dict's values, for a dict item)
 
 
 DEFAULTS: dict[str, PolicyItem] = {
@@ -56,6 +59,7 @@ DEFAULTS: dict[str, PolicyItem] = {
             "review": 24,
             "release": 24,
             "help": 24,
+            "refer": 2,
         },
         _("Task deadlines by type (hours)"),
         "domain.md §4: report within 2 h, investigation within 24 h (6th edition, March 2020)",
@@ -93,18 +97,64 @@ DEFAULTS: dict[str, PolicyItem] = {
     "risk_cluster_min_cases": PolicyItem(
         2, _("Linked cases within the window that make a cluster"), "domain.md §5: 2+ in 2020, 5+ from the 7th edition"
     ),
+    "healthcode_rules": PolicyItem(
+        {
+            "confirmed": "red",
+            "asymptomatic": "red",
+            "suspected": "red",
+            "central_isolation": "red",
+            "close_contact": "red",
+            "secondary_contact": "yellow",
+            "fever": "yellow",
+            "gate_fever": "yellow",
+            "declared_symptoms": "yellow",
+            "travel_high": "red",
+            "travel_medium": "yellow",
+            "test_overdue": "yellow",
+        },
+        _("Health-code colour given by each reason (green, yellow or red)"),
+        "domain.md §6: colours in practice; close contacts and high-risk arrivals were quarantined centrally",
+        choices=("green", "yellow", "red"),
+    ),
+    "healthcode_token_minutes": PolicyItem(
+        30, _("Minutes a health-code token stays valid"), "Linli default: short, so a screenshot soon stops passing"
+    ),
+    "healthcode_key_days": PolicyItem(30, _("Days a signing key signs before rotation"), "Linli default"),
+    "healthcode_travel_days": PolicyItem(
+        14, _("Days after arrival from a risk area that the colour holds"), "domain.md §6; 14-day observation, 2020"
+    ),
+    "healthcode_fever_hold_hours": PolicyItem(
+        72,
+        _("Hours a checkpoint fever reading holds the colour, unless a normal reading follows"),
+        "domain.md §7: ≥ 37.3 °C refers to a fever clinic",
+    ),
+    "healthcode_declaration_hours": PolicyItem(
+        72,
+        _("Hours declared fever or symptoms hold the colour, unless a newer declaration clears them"),
+        "Linli default",
+    ),
 }
 
 
 def _validate(key: str, value: Any) -> Any:
     """Values keep the type of their default; dicts keep their keys' value types."""
-    default = DEFAULTS[key].default
+    item = DEFAULTS[key]
+    default = item.default
     if isinstance(default, dict):
         if not isinstance(value, dict):
             raise ValueError(f"{key}: expected an object")
         sample = next(iter(default.values()))
-        return {k: _number_like(default.get(k, sample), v, f"{key}.{k}") for k, v in value.items()}
-    return _number_like(default, value, key)
+        return {
+            k: _checked(item, _number_like(default.get(k, sample), v, f"{key}.{k}"), f"{key}.{k}")
+            for k, v in value.items()
+        }
+    return _checked(item, _number_like(default, value, key), key)
+
+
+def _checked(item: PolicyItem, value: Any, where: str) -> Any:
+    if item.choices and value not in item.choices:
+        raise ValueError(f"{where}: must be one of {', '.join(item.choices)}")
+    return value
 
 
 def _number_like(default: Any, value: Any, where: str) -> Any:
@@ -151,6 +201,15 @@ def policy(at: dt.datetime | None = None) -> Policy:
     return Policy(version.values, version.number)
 
 
+_RECENT = Expiring(1.0, max_entries=1)
+
+
+def recent_policy() -> Policy:
+    """The policy now, as read at most a second ago: for hot paths (gate checks) that would
+    otherwise read it on every request. Other processes see an edit within a second."""
+    return _RECENT.get("now", policy)
+
+
 def do_update_policy(changes: dict[str, Any], user, note: str, effective_from: dt.datetime | None = None):
     """Write a new version: the current values with ``changes`` applied. Raises ValueError on bad values."""
     from core.models import PolicyVersion
@@ -162,6 +221,7 @@ def do_update_policy(changes: dict[str, Any], user, note: str, effective_from: d
     with transaction.atomic():
         latest = PolicyVersion.objects.select_for_update().order_by("-number").first()
         base = policy().as_dict()
+        _RECENT.clear()
         return PolicyVersion.objects.create(
             number=(latest.number + 1) if latest else 1,
             effective_from=effective_from or timezone.now(),

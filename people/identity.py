@@ -100,6 +100,17 @@ def mask_phone(raw: str | None) -> str:
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
+def mask_name(raw: str | None) -> str:
+    """``张*`` or ``欧阳*华``: the family name (first character) and, from three characters, the last
+    one stay; what a gate volunteer needs to match a face to a code, and no more."""
+    name = (raw or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
 def is_valid_mobile(raw: str | None) -> bool:
     return bool(_PHONE.match((raw or "").strip()))
 

@@ -11,7 +11,7 @@ from django.utils.translation import pgettext_lazy
 
 from core.models import ChangeLoggedModel, TimeStampedModel
 from people.choices import KeyGroup, KeyGroupSource, ResidenceType, Sex
-from people.identity import mask_id_number, mask_phone
+from people.identity import mask_id_number, mask_name, mask_phone
 
 
 @functools.lru_cache(maxsize=8)
@@ -114,6 +114,10 @@ class Resident(ChangeLoggedModel):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
 
     @property
     def tag_list(self) -> list[str]:

@@ -266,6 +266,18 @@ def do_close(task: Task, by, note: str = "") -> Task:
     return do_transition(task, S.CLOSED, by, note)
 
 
+def do_complete(task: Task, by, feedback: str) -> Task:
+    """Close a task whose outcome was decided elsewhere (an appeal or an exit request decided on its
+    own page): take it if nobody has it, feed back the decision, close. A finished task is left as is."""
+    if task.status in (S.CLOSED, S.EVALUATED, S.CANCELLED):
+        return task
+    if task.status in (S.REPORTED, S.REGISTERED) and by is not None and level_of(by, task) is not None:
+        do_assign(task, by, by)
+    if task.status != S.FED_BACK:
+        do_feed_back(task, by, feedback)
+    return do_close(task, by, feedback)
+
+
 def do_send_back(task: Task, by, note: str = "") -> Task:
     """Verification failed: back to the handler (fed back → handling)."""
     do_transition(task, S.HANDLING, by, note)
