@@ -39,6 +39,7 @@ class ReadAction(models.TextChoices):
     EXPORT = "export", _("Exported")
     API_VIEW = "api_view", _("Read through the API")
     FULL_IDENTITY = "full_identity", _("Viewed unmasked identity")
+    GATE = "gate", _("Checked at a gate")
 
 
 class ImportStatus(models.TextChoices):

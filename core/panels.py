@@ -19,3 +19,17 @@ def add_node_panel(panel: Callable) -> None:
 
 def node_panels(request, level: str, node) -> list[SafeString]:
     return [mark_safe(html) for panel in NODE_PANELS if (html := panel(request, level, node))]  # noqa: S308
+
+
+# The resident page (people) takes panels the same way: ``(request, person) -> str``. The page has
+# already fetched the person through core.scoping and read-logged the view.
+PERSON_PANELS: list[Callable] = []
+
+
+def add_person_panel(panel: Callable) -> None:
+    if panel not in PERSON_PANELS:
+        PERSON_PANELS.append(panel)
+
+
+def person_panels(request, person) -> list[SafeString]:
+    return [mark_safe(html) for panel in PERSON_PANELS if (html := panel(request, person))]  # noqa: S308

@@ -4,7 +4,9 @@ from ninja import NinjaAPI
 
 from core.api import router as core_router
 from core.api_auth import API_AUTH
+from gates.api import router as gates_router
 from geo.api import router as geo_router
+from healthcode.api import router as healthcode_router
 from people.api import router as people_router
 from risk.api import router as risk_router
 from tasks.api import router as tasks_router
@@ -17,3 +19,5 @@ api.add_router("/people", people_router)
 api.add_router("/tasks", tasks_router)
 api.add_router("/risk", risk_router)
 api.add_router("/tracing", tracing_router)
+api.add_router("/healthcode", healthcode_router)
+api.add_router("/gates", gates_router)

@@ -95,6 +95,9 @@ INSTALLED_APPS = [
     "tasks",
     "tracing",
     "risk",
+    "healthcode",
+    "gates",
+    "residents",
     "synth",
 ]
 
@@ -168,6 +171,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 LINLI_PAGE_SIZE = 50
+# Gate checks arriving within this many milliseconds share one database write (gates.batching);
+# 0 writes each request's records in its own thread. `linli serve` sets 2 unless configured.
+LINLI_GATE_BATCH_MS = _env_int("LINLI_GATE_BATCH_MS", 0)
+# The bearer-token fast path for verification and gate checks (linli.fastpath); off: Django serves them.
+LINLI_FASTPATH = _env_bool("LINLI_FASTPATH", True)
 
 # Where task notifications go besides nobody: the in-app inbox and the log; an SMS or WeChat sender
 # is a class with send(user, message, task) named here.

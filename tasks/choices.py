@@ -17,6 +17,7 @@ class TaskType(models.TextChoices):
     RELEASE = "release", _("Release")
     HELP = "help", _("Help")
     DISINFECT = "disinfect", _("Disinfect")
+    REFER = "refer", _("Refer to a fever clinic")
     OTHER = "other", _("Other")
 
 

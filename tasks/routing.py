@@ -28,6 +28,7 @@ OWNER_LEVEL: dict[str, str] = {
     TaskType.TEST: TaskLevel.GRID,
     TaskType.HELP: TaskLevel.GRID,
     TaskType.DISINFECT: TaskLevel.GRID,
+    TaskType.REFER: TaskLevel.GRID,
     TaskType.INVESTIGATE: TaskLevel.COMMUNITY,
     TaskType.VERIFY: TaskLevel.COMMUNITY,
     TaskType.REVIEW: TaskLevel.COMMUNITY,

@@ -1,0 +1,120 @@
+"""The two hottest endpoints, served in front of Django's request stack for bearer-token devices.
+
+A gate device verifies a code and uploads its checks many times a second. These two calls go to
+the same service functions as the documented API (``POST /api/healthcode/verify`` and
+``POST /api/gates/checks``), with the same JSON in and out, but skip the middleware and routing a
+browser request needs: verification does no database work at all (keys and revocations are held
+in memory, the log is written in batches), and checks are group-committed (gates.batching). Any
+request the fast path does not fully understand — no bearer token, an unknown token, a body that
+is not the expected JSON — goes to Django unchanged, which answers it the standard way.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+TOKEN_CACHE_SECONDS = 30.0
+MAX_BODY = 2 * 1024 * 1024
+_JSON = [("Content-Type", "application/json")]
+
+
+class _TokenCache:
+    """Bearer token → user, for ``TOKEN_CACHE_SECONDS``: revoking an API token takes effect within
+    that time on the fast path (immediately on every other endpoint)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users: dict[str, tuple[object | None, float]] = {}
+
+    def user(self, key: str):
+        from core.models import ApiToken
+
+        digest = ApiToken.hash_key(key)
+        now = time.monotonic()
+        cached = self._users.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        record = ApiToken.objects.select_related("user").filter(key_hash=digest).first()
+        user = None
+        if record is not None and record.user.is_active:
+            if record.expires_at is None or record.expires_at > timezone.now():
+                user = record.user
+        with self._lock:
+            if len(self._users) > 10_000:
+                self._users.clear()
+            self._users[digest] = (user, now + TOKEN_CACHE_SECONDS)
+        return user
+
+
+TOKENS = _TokenCache()
+
+
+def _verify(user, body: dict) -> tuple[str, dict]:
+    from healthcode.services import verify
+
+    token = body.get("token")
+    if not isinstance(token, str):
+        raise ValueError("token")
+    return "200 OK", verify(token, user_id=user.pk, channel="api").as_dict()
+
+
+def _checks(user, body: dict) -> tuple[str, dict]:
+    from gates.api import MAX_BATCH
+    from gates.batching import BATCHER
+
+    checks = body.get("checks")
+    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
+        raise ValueError("checks")
+    if len(checks) > MAX_BATCH:
+        return "413 Request Entity Too Large", {"detail": f"at most {MAX_BATCH} checks per request"}
+    try:
+        outcomes = BATCHER.submit(user, checks)
+    except Exception:
+        return "503 Service Unavailable", {"detail": "not recorded; send again (records are idempotent)"}
+    return "200 OK", {"results": [o.as_dict() for o in outcomes]}
+
+
+ROUTES: dict[tuple[str, str], Callable[[object, dict], tuple[str, dict]]] = {
+    ("POST", "/api/healthcode/verify"): _verify,
+    ("POST", "/api/gates/checks"): _checks,
+}
+
+
+class FastPath:
+    def __init__(self, django_app: Callable) -> None:
+        self.django_app = django_app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        handler = ROUTES.get((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        if handler is None or not auth.startswith("Bearer "):
+            return self.django_app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length <= 0 or length > MAX_BODY:
+            return self.django_app(environ, start_response)
+        raw = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(raw)  # Django may still need it
+        try:
+            user = TOKENS.user(auth[len("Bearer ") :].strip())
+        except Exception:  # a dropped database connection: let Django's stack reconnect and answer
+            close_old_connections()
+            return self.django_app(environ, start_response)
+        if user is None:
+            return self.django_app(environ, start_response)
+        try:
+            body = json.loads(raw)
+            status, data = handler(user, body) if isinstance(body, dict) else (None, None)
+        except ValueError:
+            status = None
+        if status is None:
+            return self.django_app(environ, start_response)
+        payload = json.dumps(data, ensure_ascii=False).encode()
+        start_response(status, [*_JSON, ("Content-Length", str(len(payload)))])
+        return [payload]
