@@ -19,15 +19,19 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "cases.change_personstatus",
         "tracing.change_containment",
         "risk.set_risk_level",
+        "healthcode.decide_appeal",
+        "gates.manage_closure",
     ),
     StaffRole.DISTRICT: (
         "tasks.manage_task",
         "core.run_imports",
         "risk.set_risk_level",
+        "gates.manage_closure",
     ),
     StaffRole.STREET: (
         "tasks.manage_task",
         "core.run_imports",
+        "gates.manage_closure",
     ),
     StaffRole.COMMUNITY_WORKER: (
         "tasks.manage_task",
@@ -36,6 +40,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "people.merge_persons",
         "cases.change_personstatus",
         "tracing.change_containment",
+        "healthcode.decide_appeal",
+        "gates.manage_closure",
     ),
     StaffRole.GRID_WORKER: ("people.view_full_identity", "cases.change_personstatus"),
     StaffRole.CADRE: (),
@@ -46,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "cases.change_personstatus",
         "tracing.change_containment",
         "risk.set_risk_level",
+        "healthcode.decide_appeal",
     ),
     StaffRole.HOSPITAL_LIAISON: ("core.run_imports", "cases.change_personstatus"),
     StaffRole.ADMINISTRATOR: (
@@ -59,6 +66,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "cases.change_personstatus",
         "tracing.change_containment",
         "risk.set_risk_level",
+        "healthcode.decide_appeal",
+        "gates.manage_closure",
     ),
 }
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from core.audit import log_reads
 from core.choices import ReadAction
 from core.models import ChangeLog
+from core.panels import person_panels
 from core.scoping import get_scoped_or_404, restrict
 from people.choices import KeyGroup, ResidenceType
 from people.exports import ledger_workbook
@@ -58,6 +59,7 @@ def _profile(request, pk: int, reveal: bool):
             "key_groups": list(resident.key_groups.all().order_by("group", "source")),
             "history": list(ChangeLog.objects.filter(model="people.resident", object_id=resident.pk)[:50]),
             "can_reveal": request.user.has_perm("people.view_full_identity"),
+            "panels": person_panels(request, resident),
         },
     )
 
