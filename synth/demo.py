@@ -78,6 +78,38 @@ def import_city(
     return summaries
 
 
+def set_up_gates(log=print) -> int:
+    """A main gate (正门) for every compound, and closed management (in only, 14 days, domain.md §7)
+    of the compounds where the demo's confirmed cases live."""
+    from django.utils import timezone
+
+    from cases.choices import Category
+    from cases.models import PersonStatus
+    from gates.choices import ClosureRule
+    from gates.models import Closure
+    from gates.services import do_close, ensure_gate
+    from geo.models import Compound
+
+    compounds = list(Compound.objects.order_by("code"))
+    for compound in compounds:
+        ensure_gate(compound, code=f"{compound.code}-G1", name=f"{compound.name}正门")
+    now = timezone.now()
+    closed = 0
+    infected = PersonStatus.objects.filter(category=Category.CONFIRMED).values_list("compound_id", flat=True)
+    for compound in Compound.objects.filter(pk__in=set(infected)).exclude(pk__in=Closure.objects.values("compound_id")):
+        do_close(
+            compound,
+            rule=ClosureRule.IN_ONLY,
+            starts_at=now,
+            ends_at=now + dt.timedelta(days=14),
+            reason="确诊病例所在小区，封闭管理14天 / compound of a confirmed case, 14 days closed",
+            user=None,
+        )
+        closed += 1
+    log(f"  gates            {len(compounds):>9,} compounds with a gate, {closed} under closed management")
+    return len(compounds)
+
+
 def _busiest(level: str, parent_field: str | None = None, parent=None) -> Division:
     """The division of ``level`` (under ``parent``) with the most residents, so demos show data."""
     qs = Division.objects.filter(level=level)

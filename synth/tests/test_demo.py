@@ -43,6 +43,7 @@ def test_demo_sets_up_a_city_and_staff_at_every_level(tmp_path, settings, capsys
     client = Client()
     assert client.login(username="grid", password=logins["grid"])
     assert client.get("/").status_code == 200
+    _issue_5_done_when(users["city"])
     call_command("demo", "--no-serve")  # again: keeps the city and the same passwords
     assert json.loads((tmp_path / "demo-logins.json").read_text()) == logins
     assert Resident.objects.filter(registered=True).count() == 1500
@@ -70,3 +71,51 @@ def test_console_command_synth_and_import_exit_codes(tmp_path):
     assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 800)
     broken = _linli(home, "import", "residents", str(out / "divisions.csv"))
     assert broken.returncode != 0 and "id_number" in broken.stderr
+
+
+def _issue_5_done_when(staff) -> None:
+    """Issue #5, 'Done when', on the demo city: a confirmed case's household turns red with the
+    reason shown; a gate check at 37.6 °C opens a task and turns the code yellow; a tampered token
+    is refused offline; a compound under closed management refuses an unapproved exit."""
+    import time
+    import uuid
+
+    from cases.models import PersonStatus
+    from gates.models import Closure, Gate
+    from gates.services import record_checks
+    from healthcode.keys import published_keys, published_revocations
+    from healthcode.models import HealthCode
+    from healthcode.services import code_for, mint
+    from healthcode.tokens import verifier_from_document
+
+    case = PersonStatus.objects.filter(category="confirmed").select_related("person").first().person
+    household = Resident.objects.filter(household_id=case.household_id).exclude(pk=case.pk)
+    assert code_for(case).colour == "red" and code_for(case).reasons[0]["rule"] == "confirmed"
+    assert household.exists()
+    for member in household:
+        code = HealthCode.objects.get(person=member)
+        assert code.colour == "red" and "close_contact" in [r["rule"] for r in code.reasons]
+
+    closed = Closure.objects.filter(rule="in_only").values_list("compound_id", flat=True)
+    assert case.compound_id in set(closed)
+
+    def check(person, **fields):
+        gate = Gate.objects.get(compound_id=person.compound_id)
+        record = {"client_id": str(uuid.uuid4()), "gate": gate.code, "token": mint(code_for(person))[0]}
+        record |= {"direction": "in", "identity_checked": True, "temperature": 36.5, "mask": True}
+        return record_checks([record | fields], staff)[0].as_dict()
+
+    # in a small demo city the closed compounds' residents are all contacts; yellow ones may go home
+    shut_in = Resident.objects.filter(compound_id__in=closed).exclude(health_code__colour="red").first()
+    assert check(shut_in, direction="out")["refusal"] == "exit_not_approved"
+    neighbour = Resident.objects.filter(health_code__colour="green").exclude(compound_id__in=closed).first()
+    fever = check(neighbour, temperature=37.6)
+    assert fever["refusal"] == "fever" and fever["task"] is not None
+    assert code_for(neighbour).colour == "yellow" and code_for(neighbour).reasons[0]["rule"] == "gate_fever"
+
+    token = mint(code_for(neighbour))[0]
+    offline = verifier_from_document({"keys": published_keys()}, published_revocations())
+    middle = len(token) // 2
+    tampered = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
+    assert offline.verify(token, int(time.time())).colour == "yellow"
+    assert offline.verify(tampered, int(time.time())).verdict == "forged"

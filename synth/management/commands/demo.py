@@ -11,7 +11,7 @@ from huey.contrib.djhuey import HUEY
 
 from core.jobs import start_demo_ticker
 from people.models import Resident
-from synth.demo import create_demo_staff, import_city, logins_path, staff_every_node
+from synth.demo import create_demo_staff, import_city, logins_path, set_up_gates, staff_every_node
 
 
 class Command(BaseCommand):
@@ -45,6 +45,7 @@ class Command(BaseCommand):
             self.stdout.write(_("Generating and importing a city of %(n)s residents…") % {"n": f"{residents:,}"})
             HUEY.immediate = True  # confirmed cases start their containments as the feeds arrive
             import_city(residents, seed, log=self.stdout.write, before_feeds=self._staff)
+            set_up_gates(log=self.stdout.write)
         logins = self._staff()
         self.stdout.write(
             _("Ready in %(s).1f s. Demo logins (also in %(file)s):")
@@ -55,4 +56,8 @@ class Command(BaseCommand):
         if not no_serve:
             start_demo_ticker()
             self.stdout.write(_("Serving on http://%(addr)s/ (Ctrl-C stops)") % {"addr": addr})
+            self.stdout.write(
+                _("Gate app: http://%(addr)s/gate/ · resident pages: http://%(addr)s/me/ (sign-in codes appear here)")
+                % {"addr": addr}
+            )
             call_command("runserver", addr, use_reloader=False)
