@@ -6,11 +6,12 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from residents.services import SignInError, clean_phone
 
 SYMPTOMS = [
-    ("fever", _("Fever")),
+    ("fever", pgettext_lazy("symptom", "Fever")),
     ("cough", _("Cough")),
     ("fatigue", _("Fatigue")),
     ("sore_throat", _("Sore throat")),

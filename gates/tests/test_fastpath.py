@@ -9,7 +9,9 @@ import threading
 import uuid
 
 import pytest
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 
 from core.models import ApiToken
 from gates.batching import CheckBatcher
@@ -42,7 +44,14 @@ def call(path: str, body, token: str | None = None) -> tuple[str, dict]:
     def start_response(status, headers):
         answer["status"] = status
 
-    content = b"".join(APP(environ, start_response))
+    # as django.test.Client does: the handler's signals must not close the test's connection
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        content = b"".join(APP(environ, start_response))
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return answer["status"], json.loads(content) if content else {}
 
 
