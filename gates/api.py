@@ -68,6 +68,7 @@ class LookupIn(Schema):
 class LookupOut(Schema):
     verdict: str
     person: str | None
+    lives_here: bool | None  # in this gate's compound (a yellow code may go home, not elsewhere)
     colour: str | None
     closure: str | None
     exit_approved: bool | None

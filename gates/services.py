@@ -389,11 +389,13 @@ class Lookup:
     colour: str | None = None
     closure: Closure | None = None
     exit_approved: bool | None = None
+    lives_here: bool | None = None
 
     def as_dict(self) -> dict:
         return {
             "verdict": self.verdict,
             "person": self.person.masked_name if self.person else None,
+            "lives_here": self.lives_here,
             "colour": self.colour,
             "closure": self.closure.get_rule_display() if self.closure else None,
             "exit_approved": self.exit_approved,
@@ -432,7 +434,8 @@ def lookup(gate: Gate, *, token: str | None, id_number: str | None, direction: s
         approved = ExitApproval.objects.filter(
             closure=closure, person=person, status=ApprovalStatus.APPROVED, valid_from__lte=now, valid_until__gte=now
         ).exists()
-    return Lookup(verdict, person, code_for(person).colour, closure, approved)
+    lives_here = gate.compound_id is not None and person.compound_id == gate.compound_id
+    return Lookup(verdict, person, code_for(person).colour, closure, approved, lives_here)
 
 
 # --- closed management ---------------------------------------------------------------------------

@@ -80,6 +80,8 @@ def rotate(now: dt.datetime | None = None, force: bool = False) -> SigningKey:
 def published_keys(now: dt.datetime | None = None) -> list[dict]:
     """The public keys a verifier needs: the signer and every retired key still verifying."""
     now = now or timezone.now()
+    if not SigningKey.objects.filter(retired_at__isnull=True).exists():
+        rotate(now, force=True)  # the first key: verifiers may ask before any code was minted
     keys = SigningKey.objects.exclude(verify_until__lte=now).order_by("-created_at")
     return [
         {

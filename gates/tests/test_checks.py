@@ -147,3 +147,56 @@ def test_closed_management_refuses_unapproved_exits_and_lets_approved_ones_out(g
     assert allowed.as_dict()["decision"] == "allow" and allowed.check.approval_id == approval.pk
     approval.task.refresh_from_db()
     assert approval.task.status == "closed"
+
+
+def test_lookup_shows_only_the_minimum_and_is_read_logged(gate_setup, client):
+    from core.models import ReadLog
+
+    gate, person, volunteer = gate_setup
+    client.force_login(volunteer)
+    token = mint(code_for(person))[0]
+    answer = client.post(
+        "/api/gates/lookup", {"gate": gate.code, "token": token, "direction": "out"}, content_type="application/json"
+    ).json()
+    assert answer == {
+        "verdict": "valid",
+        "person": person.masked_name,
+        "lives_here": True,
+        "colour": "green",
+        "closure": None,
+        "exit_approved": None,
+    }
+    assert ReadLog.objects.filter(object_id=person.pk, action="gate").exists()
+    typed = client.post(
+        "/api/gates/lookup", {"gate": gate.code, "id_number": person.id_number}, content_type="application/json"
+    ).json()
+    assert typed["verdict"] == "id_number" and typed["person"] == person.masked_name
+
+
+def test_the_gate_bundle_carries_keys_revocations_closures_and_approved_exits(gate_setup, client):
+    gate, person, volunteer = gate_setup
+    now = timezone.now()
+    closure = do_close(
+        gate.compound,
+        rule="in_only",
+        starts_at=now - dt.timedelta(hours=1),
+        ends_at=now + dt.timedelta(days=14),
+        reason="closed",
+        user=volunteer,
+    )
+    approval = do_request_exit(
+        closure,
+        person,
+        purpose="medical",
+        note="",
+        valid_from=now,
+        valid_until=now + dt.timedelta(hours=3),
+        user=volunteer,
+    )
+    do_decide_exit(approval, volunteer, approve=True)
+    client.force_login(volunteer)
+    bundle = client.get(f"/api/gates/{gate.code}/config").json()
+    assert bundle["keys"] and "serials" in bundle["revocations"] and bundle["fever_threshold_c"] == 37.3
+    assert [c["rule"] for c in bundle["closures"]] == ["in_only"]
+    assert list(bundle["approved_exit_subjects"]) == [code_for(person).subject]
+    assert person.id_number not in str(bundle) and person.name not in str(bundle)

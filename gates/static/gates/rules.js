@@ -158,7 +158,7 @@ export function decideCheck(check, record, config, now, fallbackThreshold = 37.3
     method: check.method,
     verdict: verdictOf(check),
     colour: colourOf(check),
-    atOwnCompound: null,
+    atOwnCompound: lookup && typeof lookup.lives_here === "boolean" ? lookup.lives_here : null,
     threshold: config.fever_threshold_c ?? fallbackThreshold,
     closure,
     approved: exitApproved(config, subject, now, lookupApproved),

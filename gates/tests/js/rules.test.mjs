@@ -8,6 +8,7 @@ import {
   activeClosures,
   applicableClosure,
   decide,
+  decideCheck,
   exitApproved,
   isValidIdNumber,
   normaliseIdNumber,
@@ -127,4 +128,16 @@ test("ID numbers: GB 11643 check character and birth date", () => {
   assert.equal(isValidIdNumber("11010519491231002"), false); // too short
   assert.equal(isValidIdNumber("110105194902300020"), false); // 30 February (check character right)
   assert.equal(isValidIdNumber("110105188001010025"), false); // born before 1890
+});
+
+test("the server's lookup says whether a yellow code lives at this gate's compound", () => {
+  const record = { identity_checked: true, mask: true, temperature: 36.5, direction: "in" };
+  const check = (livesHere) => ({
+    method: "code",
+    verdict: "valid",
+    lookup: { verdict: "valid", person: "张*", colour: "yellow", lives_here: livesHere, closure: null, exit_approved: null },
+  });
+  assert.equal(decideCheck(check(false), record, {}, 0).refusal, Refusal.YELLOW_CODE);
+  assert.equal(decideCheck(check(true), record, {}, 0).refusal, null);
+  assert.ok(decideCheck(check(undefined), record, {}, 0).warnings.includes(Warning.YELLOW_OWN_COMPOUND));
 });
