@@ -134,6 +134,8 @@ def recompute(
         _write_updates(updates, now, rules.version)
         ColourChange.objects.bulk_create(changes, batch_size=2000)
         Revocation.objects.bulk_create(revocations, batch_size=2000)
+    if revocations:
+        KEY_RING.invalidate()  # this process at once; the others within KeyRing's refresh second
     summary.changed = len(changes)
     for change in changes:
         summary.by_colour[change.to_colour] = summary.by_colour.get(change.to_colour, 0) + 1
@@ -288,12 +290,14 @@ def person_for_subject(subject: str) -> Resident | None:
 
 def do_revoke_token(serial: str, reason: str, user=None) -> Revocation:
     now = timezone.now()
-    return Revocation.objects.create(
+    revocation = Revocation.objects.create(
         serial=serial.lower()[:12],
         keep_until=now + token_lifetime(now) + dt.timedelta(seconds=CLOCK_SKEW_SECONDS),
         reason=reason[:120],
         user=user if getattr(user, "is_authenticated", False) else None,
     )
+    KEY_RING.invalidate()
+    return revocation
 
 
 def prune_revocations(now: dt.datetime | None = None) -> int:

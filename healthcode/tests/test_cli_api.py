@@ -79,3 +79,20 @@ def test_the_api_publishes_keys_to_anyone_but_verifies_and_reads_only_for_staff(
     assert client.get(f"/api/healthcode/people/{person.pk}").json()["colour"] == "green"
     outsider = next(r for r in city.residents.values() if r.district_id != person.district_id)
     assert client.get(f"/api/healthcode/people/{outsider.pk}").status_code == 404
+
+
+def test_a_revoked_token_is_refused_and_the_revocation_lapses_with_the_token(city):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from healthcode.jobs import nightly
+    from healthcode.models import Revocation
+
+    person = next(iter(city.residents.values()))
+    _, shown = run("healthcode", person.id_number, "--json")
+    serial = run("verify", shown["token"], "--json")[1]["serial"]
+    call_command("revoke_token", serial, "--reason", "phone lost", stdout=StringIO())
+    assert run("verify", shown["token"], "--json")[1]["verdict"] == "revoked"
+    Revocation.objects.update(keep_until=timezone.now() - dt.timedelta(seconds=1))
+    assert nightly()["revocations_pruned"] == 1
