@@ -1,10 +1,12 @@
 """Recording gate checks (四必) and deciding passage; closed management and its exit approvals;
 supply rounds. domain.md §7.
 
-:func:`record_checks` takes a batch (a gate app syncing its offline queue sends many at once) and
-works set-based: one query each for repeats, gates, people, codes, closures and approvals, one
-insert for the checks and one for the refused records. A record whose ``client_id`` was already
-received answers with the first record's result, so a device may resend after a lost reply.
+:func:`record_checks` takes a batch (a gate app syncing its offline queue sends many at once, and
+gates.batching joins concurrent requests) and works set-based: one query for repeats, one for the
+people and their colours (one more when ID numbers were typed), approvals only under closed
+management; gates, who may use them and closures are cached per process for a few seconds; one
+insert each for the checks, the read log and the refused records. A record whose ``client_id`` was
+already received answers with the first record's result, so a device may resend after a lost reply.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def _parse(raw: dict, now: dt.datetime) -> _Item:
             return item
     at = raw.get("at")
     try:
-        item.at = parse_moment(at) if at else now
+        item.at = parse_moment(str(at)) if at else now
     except ValueError:
         item.problem = (CheckRejectReason.BAD_VALUE, "at")
         return item
