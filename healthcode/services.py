@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import json
+import logging
 import secrets
 import threading
 import time
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,6 +42,7 @@ from healthcode.tokens import CLOCK_SKEW_SECONDS, Claims, Result, sign
 from people.models import Resident
 
 CHUNK = 5000
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -227,16 +230,22 @@ def mint(code: HealthCode, now: dt.datetime | None = None) -> tuple[str, Claims]
 
 
 class VerificationLog:
-    """Verifications are logged in batches (one insert per ``BATCH`` or per second), so the
-    verifying path does no write of its own; the buffer is flushed at exit."""
+    """Verifications are logged in batches (one insert per ``BATCH`` rows or per second), so the
+    verifying path does no write of its own. Under ``linli serve`` (LINLI_WRITE_BEHIND) a writer
+    thread does the insert, so no request waits for it; otherwise the request that fills the batch
+    writes it. The buffer is flushed at exit; a failed insert keeps its rows for the next one."""
 
     BATCH = 500
     MAX_AGE_SECONDS = 1.0
+    MAX_KEPT = 100_000  # rows kept while the database is unreachable
 
-    def __init__(self) -> None:
+    def __init__(self, write_behind: bool) -> None:
+        self.write_behind = write_behind
         self._lock = threading.Lock()
         self._rows: list[Verification] = []
         self._oldest = 0.0
+        self._due = threading.Event()
+        self._writer: threading.Thread | None = None
 
     def add(self, row: Verification) -> None:
         with self._lock:
@@ -244,18 +253,48 @@ class VerificationLog:
                 self._oldest = time.monotonic()
             self._rows.append(row)
             due = len(self._rows) >= self.BATCH or time.monotonic() - self._oldest >= self.MAX_AGE_SECONDS
-        if due:
+        if not due:
+            return
+        if self.write_behind:
+            self._start_writer()
+            self._due.set()
+        else:
             self.flush()
 
     def flush(self) -> int:
         with self._lock:
             rows, self._rows = self._rows, []
-        if rows:
+        if not rows:
+            return 0
+        try:
             Verification.objects.bulk_create(rows, batch_size=1000)
+        except Exception:
+            with self._lock:  # keep them for the next attempt, within a bound
+                self._rows = (rows + self._rows)[-self.MAX_KEPT :]
+            raise
         return len(rows)
 
+    def _start_writer(self) -> None:
+        if self._writer is None or not self._writer.is_alive():
+            with self._lock:
+                if self._writer is None or not self._writer.is_alive():
+                    self._writer = threading.Thread(target=self._write_loop, name="linli-verification-log", daemon=True)
+                    self._writer.start()
 
-VERIFICATION_LOG = VerificationLog()
+    def _write_loop(self) -> None:
+        from django.db import close_old_connections
+
+        while True:
+            self._due.wait(timeout=self.MAX_AGE_SECONDS)
+            self._due.clear()
+            try:
+                self.flush()
+            except Exception:
+                log.exception("verification log write failed; rows kept for the next attempt")
+                close_old_connections()
+
+
+VERIFICATION_LOG = VerificationLog(write_behind=settings.LINLI_WRITE_BEHIND)
 atexit.register(lambda: VERIFICATION_LOG.flush())
 
 

@@ -42,10 +42,8 @@ class _TokenCache:
         if cached is not None and cached[1] > now:
             return cached[0]
         record = ApiToken.objects.select_related("user").filter(key_hash=digest).first()
-        user = None
-        if record is not None and record.user.is_active:
-            if record.expires_at is None or record.expires_at > timezone.now():
-                user = record.user
+        usable = record is not None and record.user.is_active
+        user = record.user if usable and (record.expires_at is None or record.expires_at > timezone.now()) else None
         with self._lock:
             if len(self._users) > 10_000:
                 self._users.clear()

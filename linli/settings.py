@@ -174,6 +174,8 @@ LINLI_PAGE_SIZE = 50
 # Gate checks arriving within this many milliseconds share one database write (gates.batching);
 # 0 writes each request's records in its own thread. `linli serve` sets 2 unless configured.
 LINLI_GATE_BATCH_MS = _env_int("LINLI_GATE_BATCH_MS", 0)
+# Logs written behind the request by a thread (the verification log); `linli serve` turns it on.
+LINLI_WRITE_BEHIND = _env_bool("LINLI_WRITE_BEHIND", False)
 # The bearer-token fast path for verification and gate checks (linli.fastpath); off: Django serves them.
 LINLI_FASTPATH = _env_bool("LINLI_FASTPATH", True)
 

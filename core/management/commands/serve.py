@@ -31,6 +31,7 @@ class Command(BaseCommand):
         if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and workers > 1:
             self.stderr.write("SQLite allows one writer at a time: use PostgreSQL (LINLI_DATABASE_URL) in production")
         os.environ.setdefault("LINLI_GATE_BATCH_MS", "2")
+        os.environ.setdefault("LINLI_WRITE_BEHIND", "true")
         argv = [
             granian,
             "--interface",
