@@ -1,7 +1,7 @@
 """Benchmark: health codes and gate checks (issue #5, "Measured").
 
     .venv/bin/python benchmarks/bench_healthcode.py [--residents 1000000] [--seed 2020]
-        [--duration 15] [--connections 64] [--workers 2] [--skip-load] [--pg-admin-url URL]
+        [--duration 15] [--connections 64] [--workers 2] [--threads 32] [--skip-load] [--pg-admin-url URL]
         [--json-out FILE]
 
 In one run, on PostgreSQL (a database created for the run):
@@ -119,9 +119,18 @@ def wrk(url: str, lua: Path, env: dict, duration: int, connections: int) -> dict
     return figures
 
 
-def serve(port: int, workers: int, env: dict) -> subprocess.Popen:
+def serve(port: int, workers: int, threads: int, env: dict) -> subprocess.Popen:
     process = subprocess.Popen(  # noqa: S603 - our own command
-        [str(ROOT / ".venv/bin/linli"), "serve", "--port", str(port), "--workers", str(workers), "--threads", "64"],
+        [
+            str(ROOT / ".venv/bin/linli"),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ],
         env=os.environ | env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -153,6 +162,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=32, help="threads per worker (linli serve --threads)")
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)
     parser.add_argument("--json-out", type=Path)
@@ -270,7 +280,7 @@ def load(args, folder: Path, tokens: list[str]) -> dict:
     results = {}
     port = 8765
     for run_no, (label, fast) in enumerate((("fast_path", "1"), ("django_stack", "0")), start=1):
-        server = serve(port, args.workers, {"LINLI_FASTPATH": fast, "LINLI_GATE_BATCH_MS": "2"})
+        server = serve(port, args.workers, args.threads, {"LINLI_FASTPATH": fast, "LINLI_GATE_BATCH_MS": "2"})
         try:
             base = f"http://127.0.0.1:{port}"
             wrk(base, folder / "verify.lua", env, 3, args.connections)  # warm-up
@@ -284,6 +294,9 @@ def load(args, folder: Path, tokens: list[str]) -> dict:
             results[f"checks_{label}"] = checks
         finally:
             stop(server)
+            errors = server.stderr.read().decode(errors="replace")
+            if "Traceback" in errors:  # say why requests failed rather than only counting them
+                print(f"--- server errors ({label}) ---\n{errors[-4000:]}", file=sys.stderr)
     return results
 
 

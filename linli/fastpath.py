@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 TOKEN_CACHE_SECONDS = 30.0
@@ -111,6 +111,12 @@ class FastPath:
             status, data = handler(user, body) if isinstance(body, dict) else (None, None)
         except ValueError:
             status = None
+        finally:
+            # A request thread here rarely touches the database (a key-ring refresh a second, a
+            # token-cache miss); without Django's request signals nothing would ever close what it
+            # opened, and every server thread would end up holding a connection.
+            if connection.connection is not None and not connection.in_atomic_block:
+                connection.close()
         if status is None:
             return self.django_app(environ, start_response)
         payload = json.dumps(data, ensure_ascii=False).encode()
