@@ -285,6 +285,9 @@ def load(args, folder: Path, tokens: list[str]) -> dict:
             base = f"http://127.0.0.1:{port}"
             wrk(base, folder / "verify.lua", env, 3, args.connections)  # warm-up
             results[f"verify_{label}"] = wrk(base, folder / "verify.lua", env, args.duration, args.connections)
+            if fast == "1":  # the same at a quarter of the connections: latency with less queueing
+                quarter = max(1, args.connections // 4)
+                results[f"verify_{label}_c{quarter}"] = wrk(base, folder / "verify.lua", env, args.duration, quarter)
             before = GateCheck.objects.count()
             checks = wrk(base, folder / "checks.lua", env | {"BENCH_RUN": str(run_no)}, args.duration, args.connections)
             time.sleep(1)

@@ -242,12 +242,14 @@ class VerificationLog:
     def __init__(self, write_behind: bool) -> None:
         self.write_behind = write_behind
         self._lock = threading.Lock()
-        self._rows: list[Verification] = []
+        self._rows: list[tuple] = []
         self._oldest = 0.0
         self._due = threading.Event()
         self._writer: threading.Thread | None = None
 
-    def add(self, row: Verification) -> None:
+    def add(self, row: tuple) -> None:
+        """``row``: (at, verdict, colour, kid, serial, user_id, channel) — a plain tuple, so that a
+        busy verifier does not build a model instance per request."""
         with self._lock:
             if not self._rows:
                 self._oldest = time.monotonic()
@@ -267,7 +269,8 @@ class VerificationLog:
         if not rows:
             return 0
         try:
-            Verification.objects.bulk_create(rows, batch_size=1000)
+            with connection.cursor() as cursor:
+                cursor.executemany(_INSERT_VERIFICATION, [_db_row(row) for row in rows])
         except Exception:
             with self._lock:  # keep them for the next attempt, within a bound
                 self._rows = (rows + self._rows)[-self.MAX_KEPT :]
@@ -294,6 +297,17 @@ class VerificationLog:
                 close_old_connections()
 
 
+_VERIFICATION_COLUMNS = ("at", "verdict", "colour", "kid", "serial", "user_id", "channel")
+_INSERT_VERIFICATION = (
+    f"INSERT INTO {Verification._meta.db_table} ({', '.join(_VERIFICATION_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_VERIFICATION_COLUMNS))})"
+)
+
+
+def _db_row(row: tuple) -> tuple:
+    return (_db_time(row[0]), *row[1:])
+
+
 VERIFICATION_LOG = VerificationLog(write_behind=settings.LINLI_WRITE_BEHIND)
 atexit.register(lambda: VERIFICATION_LOG.flush())
 
@@ -309,14 +323,14 @@ def verify(
         return result
     claims = result.claims
     VERIFICATION_LOG.add(
-        Verification(
-            at=now,
-            verdict=result.verdict,
-            colour=result.colour or "",
-            kid=claims.kid if claims else "",
-            serial=claims.serial if claims else "",
-            user_id=user_id,
-            channel=channel[:12],
+        (
+            now,
+            str(result.verdict),
+            result.colour or "",
+            claims.kid if claims else "",
+            claims.serial if claims else "",
+            user_id,
+            channel[:12],
         )
     )
     return result

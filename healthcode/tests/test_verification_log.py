@@ -11,8 +11,8 @@ from healthcode.models import Verification
 from healthcode.services import VerificationLog
 
 
-def row() -> Verification:
-    return Verification(at=timezone.now(), verdict="valid", colour="green", channel="api")
+def row() -> tuple:
+    return (timezone.now(), "valid", "green", "0a0b0c0d", "a1b2c3d4e5f6", None, "api")
 
 
 @pytest.mark.django_db
@@ -23,6 +23,8 @@ def test_the_request_that_fills_a_batch_writes_it():
     assert Verification.objects.count() == 0
     log.add(row())
     assert Verification.objects.count() == log.BATCH
+    first = Verification.objects.first()
+    assert abs((timezone.now() - first.at).total_seconds()) < 60 and first.serial == "a1b2c3d4e5f6"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -44,7 +46,7 @@ def test_rows_are_kept_when_the_insert_fails(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("database away")
 
-    monkeypatch.setattr(Verification.objects, "bulk_create", broken)
+    monkeypatch.setattr("healthcode.services._db_row", broken)
     with pytest.raises(RuntimeError):
         log.flush()
     monkeypatch.undo()
