@@ -51,3 +51,25 @@ def fresh_key_ring():
     yield
     KEY_RING.invalidate()
     clear_all()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright, headless (issue #10). Skipped where Chromium is not
+    installed; `.ci/run` installs it, so CI always runs these tests."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in the test's thread; the ORM calls the tests make
+    # between page steps are ordinary synchronous code.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox"])
+        yield browser
+        browser.close()
