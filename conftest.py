@@ -54,9 +54,9 @@ def fresh_key_ring():
 
 
 @pytest.fixture(scope="session")
-def chromium():
-    """Debian's Chromium driven by Playwright, headless (issue #10). Skipped where Chromium is not
-    installed; `.ci/run` installs it, so CI always runs these tests."""
+def playwright_chromium():
+    """Playwright and the path of Debian's Chromium (issue #10), for tests that launch it with their
+    own flags. Skipped where Chromium is not installed; `.ci/run` installs it, so CI runs them."""
     import os
     import shutil
     from pathlib import Path
@@ -70,6 +70,13 @@ def chromium():
     # between page steps are ordinary synchronous code.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox"])
-        yield browser
-        browser.close()
+        yield playwright, path
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_chromium):
+    """Chromium, headless, shared by the browser tests of a session."""
+    playwright, path = playwright_chromium
+    browser = playwright.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox"])
+    yield browser
+    browser.close()
