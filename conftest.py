@@ -45,12 +45,16 @@ def fresh_key_ring():
     may outlive a test."""
     from core.expiring import clear_all
     from healthcode.keys import KEY_RING
+    from healthcode.services import VERIFICATION_LOG
 
     KEY_RING.invalidate()
     clear_all()
     yield
     KEY_RING.invalidate()
     clear_all()
+    # verifications logged during the test belong in its database, not in the next test's (or in
+    # none: the exit-time flush would find the test database gone)
+    VERIFICATION_LOG.discard()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class CheckBatcher:
 
     def __init__(self, wait_ms: float) -> None:
         self.wait = wait_ms / 1000
-        self._queue: queue.Queue[_Submission] = queue.Queue()
+        self._queue: queue.Queue[_Submission | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -55,9 +55,20 @@ class CheckBatcher:
                     self._thread = threading.Thread(target=self._run, name="linli-gate-batcher", daemon=True)
                     self._thread.start()
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the writer thread after what is queued (it closes its database connection)."""
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout)
+
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            first = self._queue.get()
+            if first is None:
+                connection.close()
+                return
+            batch = [first]
             size = len(batch[0].records)
             deadline = time.monotonic() + self.wait
             while size < self.MAX_RECORDS:
@@ -67,6 +78,9 @@ class CheckBatcher:
                 try:
                     submission = self._queue.get(timeout=remaining)
                 except queue.Empty:
+                    break
+                if submission is None:  # stop: write this batch first
+                    self._queue.put(None)
                     break
                 batch.append(submission)
                 size += len(submission.records)

@@ -116,10 +116,13 @@ def test_group_commit_records_every_concurrent_request_once(device):
         results[i] = batcher.submit(user, [items[i]])[0].status
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(len(items))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results == ["recorded"] * len(items)
-    assert GateCheck.objects.count() == len(items)
-    assert [o.status for o in batcher.submit(user, items[:3])] == ["duplicate"] * 3
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert results == ["recorded"] * len(items)
+        assert GateCheck.objects.count() == len(items)
+        assert [o.status for o in batcher.submit(user, items[:3])] == ["duplicate"] * 3
+    finally:
+        batcher.stop()
