@@ -125,7 +125,9 @@ def recompute(
         codes = HealthCode.objects.values_list("person_id", "subject", "colour", "reasons", "since")
         if people is None:
             found = colour_rules.collect(now, rules, None)
-            rows = list(codes.exclude(colour=Colour.GREEN)) + list(codes.filter(person_id__in=list(found)))
+            rows = list(codes.exclude(colour=Colour.GREEN))
+            for chunk in _chunks(list(found)):  # SQLite caps the parameters of one statement
+                rows += list(codes.filter(person_id__in=chunk, colour=Colour.GREEN))
         else:
             rows = []
             for chunk in _chunks(people):
