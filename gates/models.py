@@ -21,15 +21,10 @@ from gates.choices import (
     Method,
     RefusalReason,
 )
+from geo.models import ancestor_column
 from people.models import PlacedByPerson
 
 SCOPE = {"district": "district_id", "street": "street_id", "community": "community_id", "grid": "grid_id"}
-
-
-def _place(model: str, label) -> models.ForeignKey:
-    return models.ForeignKey(
-        model, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=label
-    )
 
 
 class Gate(ChangeLoggedModel):
@@ -59,10 +54,10 @@ class Gate(ChangeLoggedModel):
     venue = models.OneToOneField(
         "geo.Venue", on_delete=models.PROTECT, related_name="gate", verbose_name=_("venue (for tracing)")
     )
-    district = _place("geo.Division", _("district"))
-    street = _place("geo.Division", _("street"))
-    community = _place("geo.Division", _("community"))
-    grid = _place("geo.Division", _("grid"))
+    district = ancestor_column(_("district"))
+    street = ancestor_column(_("street"))
+    community = ancestor_column(_("community"))
+    grid = ancestor_column(_("grid"))
     active = models.BooleanField(_("in use"), default=True)
 
     class Meta:
@@ -157,10 +152,10 @@ class Closure(ChangeLoggedModel):
     reason = models.CharField(_("reason"), max_length=300)
     lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    district = _place("geo.Division", _("district"))
-    street = _place("geo.Division", _("street"))
-    community = _place("geo.Division", _("community"))
-    grid = _place("geo.Division", _("grid"))
+    district = ancestor_column(_("district"))
+    street = ancestor_column(_("street"))
+    community = ancestor_column(_("community"))
+    grid = ancestor_column(_("grid"))
 
     class Meta:
         verbose_name = _("closed management")
@@ -221,11 +216,11 @@ class SupplyRound(models.Model):
     item = models.CharField(_("item"), max_length=120)
     unit_price = models.DecimalField(_("price per household (¥)"), max_digits=8, decimal_places=2, default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    compound = _place("geo.Compound", _("compound"))
-    district = _place("geo.Division", _("district"))
-    street = _place("geo.Division", _("street"))
-    community = _place("geo.Division", _("community"))
-    grid = _place("geo.Division", _("grid"))
+    compound = ancestor_column(_("compound"), "geo.Compound")
+    district = ancestor_column(_("district"))
+    street = ancestor_column(_("street"))
+    community = ancestor_column(_("community"))
+    grid = ancestor_column(_("grid"))
 
     class Meta:
         verbose_name = _("supply round")

@@ -19,7 +19,7 @@ from core.models import ChangeLoggedModel, TimeStampedModel, exactly_one_of
 from geo.choices import DEFAULT_DWELL_MINUTES, LEVEL_ORDER, DivisionLevel, VenueKind
 
 
-def _ancestor(verbose: str, to: str = "geo.Division") -> models.ForeignKey:
+def ancestor_column(verbose: str, to: str = "geo.Division") -> models.ForeignKey:
     """A denormalised ancestor: a cache kept right by fill_ancestors and the import SQL, so it carries
     no database constraint (checking it per row is what made bulk imports slow at commit)."""
     return models.ForeignKey(
@@ -44,9 +44,9 @@ class Division(ChangeLoggedModel):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent")
     )
-    district = _ancestor(_("district"))
-    street = _ancestor(_("street"))
-    community = _ancestor(_("community"))
+    district = ancestor_column(_("district"))
+    street = ancestor_column(_("street"))
+    community = ancestor_column(_("community"))
 
     class Meta:
         verbose_name = _("division")
@@ -91,9 +91,9 @@ class Compound(ChangeLoggedModel):
     code = models.CharField(_("compound code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
     grid = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="compounds", verbose_name=_("grid"))
-    district = _ancestor(_("district"))
-    street = _ancestor(_("street"))
-    community = _ancestor(_("community"))
+    district = ancestor_column(_("district"))
+    street = ancestor_column(_("street"))
+    community = ancestor_column(_("community"))
     address = models.CharField(_("address"), max_length=200, blank=True)
     lat = models.FloatField(_("latitude"), null=True, blank=True)
     lon = models.FloatField(_("longitude"), null=True, blank=True)
@@ -136,10 +136,10 @@ class Building(ChangeLoggedModel):
     )
     units = models.SmallIntegerField(_("units"), null=True, blank=True)
     floors = models.SmallIntegerField(_("floors"), null=True, blank=True)
-    district = _ancestor(_("district"))
-    street = _ancestor(_("street"))
-    community = _ancestor(_("community"))
-    grid = _ancestor(_("grid"))
+    district = ancestor_column(_("district"))
+    street = ancestor_column(_("street"))
+    community = ancestor_column(_("community"))
+    grid = ancestor_column(_("grid"))
 
     class Meta:
         verbose_name = _("building")
@@ -177,11 +177,11 @@ class Household(TimeStampedModel):
     )
     unit = models.CharField(_("unit"), max_length=16, blank=True)
     room = models.CharField(_("room"), max_length=16, blank=True)
-    district = _ancestor(_("district"))
-    street = _ancestor(_("street"))
-    community = _ancestor(_("community"))
-    grid = _ancestor(_("grid"))
-    compound = _ancestor(_("compound"), to="geo.Compound")
+    district = ancestor_column(_("district"))
+    street = ancestor_column(_("street"))
+    community = ancestor_column(_("community"))
+    grid = ancestor_column(_("grid"))
+    compound = ancestor_column(_("compound"), to="geo.Compound")
 
     class Meta:
         verbose_name = _("household")
@@ -204,10 +204,10 @@ class Venue(ChangeLoggedModel):
     kind = models.CharField(_("kind"), max_length=16, choices=VenueKind.choices)
     lat = models.FloatField(_("latitude"), null=True, blank=True)
     lon = models.FloatField(_("longitude"), null=True, blank=True)
-    grid = _ancestor(_("grid"))
-    district = _ancestor(_("district"))
-    street = _ancestor(_("street"))
-    community = _ancestor(_("community"))
+    grid = ancestor_column(_("grid"))
+    district = ancestor_column(_("district"))
+    street = ancestor_column(_("street"))
+    community = ancestor_column(_("community"))
     dwell_minutes = models.SmallIntegerField(_("default stay (minutes)"), null=True, blank=True)
 
     class Meta:
