@@ -26,6 +26,7 @@ class _Submission:
     user: object
     records: list[dict]
     future: Future
+    ip: str | None = None
 
 
 class CheckBatcher:
@@ -37,14 +38,12 @@ class CheckBatcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def submit(self, user, records: list[dict], timeout: float = 30.0) -> list:
-        """Record ``records`` as ``user``; returns their outcomes once committed."""
-        from gates.services import record_checks
-
+    def submit(self, user, records: list[dict], timeout: float = 30.0, ip: str | None = None) -> list:
+        """Record ``records`` as ``user`` (from ``ip``); returns their outcomes once committed."""
         if self.wait <= 0:
-            return record_checks(records, user)
+            return _record(records, user, ip)
         self._ensure_thread()
-        submission = _Submission(user, records, Future())
+        submission = _Submission(user, records, Future(), ip)
         self._queue.put(submission)
         return submission.future.result(timeout=timeout)
 
@@ -87,15 +86,13 @@ class CheckBatcher:
             self._write(batch)
 
     def _write(self, batch: list[_Submission]) -> None:
-        from gates.services import record_checks
-
-        by_user: dict[object, list[_Submission]] = {}
+        by_sender: dict[tuple, list[_Submission]] = {}
         for submission in batch:
-            by_user.setdefault(getattr(submission.user, "pk", None), []).append(submission)
-        for group in by_user.values():
+            by_sender.setdefault((getattr(submission.user, "pk", None), submission.ip), []).append(submission)
+        for group in by_sender.values():
             records = [record for submission in group for record in submission.records]
             try:
-                outcomes = record_checks(records, group[0].user)
+                outcomes = _record(records, group[0].user, group[0].ip)
             except Exception as error:  # the requests answer 503; devices resend (idempotent)
                 log.exception("gate batch of %d records failed", len(records))
                 close_old_connections()
@@ -108,4 +105,16 @@ class CheckBatcher:
                 start += len(submission.records)
 
 
+def _record(records: list[dict], user, ip: str | None) -> list:
+    """record_checks attributed to the device's user and address: this may run in the batcher's
+    thread, which does not see the request's audit context."""
+    from core.audit import acting_as
+    from core.choices import ChangeSource
+    from gates.services import record_checks
+
+    with acting_as(user, ChangeSource.API, path=CHECKS_PATH, ip=ip):
+        return record_checks(records, user)
+
+
+CHECKS_PATH = "/api/gates/checks"
 BATCHER = CheckBatcher(float(settings.LINLI_GATE_BATCH_MS))

@@ -13,7 +13,7 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 
-from core.models import ApiToken
+from core.models import ApiToken, ReadLog
 from gates.batching import CheckBatcher
 from gates.models import GateCheck
 from gates.services import ensure_gate
@@ -23,7 +23,7 @@ from linli.fastpath import FastPath
 APP = FastPath(get_wsgi_application())
 
 
-def call(path: str, body, token: str | None = None) -> tuple[str, dict]:
+def call(path: str, body, token: str | None = None, ip: str = "10.1.2.3") -> tuple[str, dict]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     environ = {
         "REQUEST_METHOD": "POST",
@@ -35,6 +35,7 @@ def call(path: str, body, token: str | None = None) -> tuple[str, dict]:
         "CONTENT_LENGTH": str(len(raw)),
         "wsgi.input": io.BytesIO(raw),
         "wsgi.url_scheme": "http",
+        "REMOTE_ADDR": ip,
         "wsgi.errors": io.StringIO(),
     }
     if token:
@@ -96,6 +97,11 @@ def test_checks_are_recorded_once_and_anything_else_goes_to_django(device):
     assert status == "200 OK" and first["results"][0]["status"] == "recorded"
     assert call("/api/gates/checks", {"checks": [item]}, key)[1]["results"][0]["status"] == "duplicate"
     assert GateCheck.objects.count() == 1
+    # the read is the device's, from its address, even though the write may run in the batcher's thread
+    reads = ReadLog.objects.filter(object_id=person.pk, action="gate")  # the record and its resend
+    assert {(r.user.username, r.ip, r.path) for r in reads} == {("gate-device", "10.1.2.3", "/api/gates/checks")}
+    assert reads.count() == 2
+    assert ApiToken.objects.get(user__username="gate-device").last_used_at is not None
     assert call("/api/gates/checks", {"checks": [item]})[0][:3] in ("401", "403")  # Django answers as usual
     assert call("/api/gates/checks", {"checks": [item]}, "wrong")[0][:3] in ("401", "403")
     assert call("/api/gates/checks", b"{not json", key)[0][:3] in ("400", "422")
@@ -123,6 +129,9 @@ def test_group_commit_records_every_concurrent_request_once(device):
             thread.join()
         assert results == ["recorded"] * len(items)
         assert GateCheck.objects.count() == len(items)
+        # written in the batcher's thread, still attributed to the device's user
+        paths = set(ReadLog.objects.filter(action="gate").values_list("user__username", "path"))
+        assert paths == {("gate-device", "/api/gates/checks")}
         assert [o.status for o in batcher.submit(user, items[:3])] == ["duplicate"] * 3
     finally:
         batcher.stop()
