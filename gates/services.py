@@ -440,6 +440,14 @@ def lookup(gate: Gate, *, token: str | None, id_number: str | None, direction: s
     return Lookup(verdict, person, code_for(person).colour, closure, approved, lives_here)
 
 
+AREA_COLUMNS = ("district_id", "street_id", "community_id", "grid_id")
+
+
+def _areas_of(node) -> dict[str, int | None]:
+    """The district, street, community and grid of a compound or building, as column values."""
+    return {column: getattr(node, column) for column in AREA_COLUMNS}
+
+
 # --- closed management ---------------------------------------------------------------------------
 
 
@@ -460,10 +468,7 @@ def do_close(
         ends_at=ends_at,
         reason=reason.strip()[:300],
         created_by=user if getattr(user, "is_authenticated", False) else None,
-        district_id=compound.district_id,
-        street_id=compound.street_id,
-        community_id=compound.community_id,
-        grid_id=compound.grid_id,
+        **_areas_of(compound),
     )
     closure.save()
     _CLOSURES.clear()  # this process at once; the others within the cache's second
@@ -550,10 +555,7 @@ def do_open_supply_round(
             "unit_price": unit_price,
             "created_by": user if getattr(user, "is_authenticated", False) else None,
             "compound_id": building.compound_id,
-            "district_id": building.district_id,
-            "street_id": building.street_id,
-            "community_id": building.community_id,
-            "grid_id": building.grid_id,
+            **_areas_of(building),
         },
     )
     return supply_round
@@ -601,10 +603,7 @@ def ensure_gate(compound, *, code: str, name: str, building=None) -> Gate:
                 "kind": VenueKind.GATE,
                 "lat": compound.lat,
                 "lon": compound.lon,
-                "grid_id": compound.grid_id,
-                "district_id": compound.district_id,
-                "street_id": compound.street_id,
-                "community_id": compound.community_id,
+                **_areas_of(compound),
             },
         )
         _GATES.clear()
@@ -614,8 +613,5 @@ def ensure_gate(compound, *, code: str, name: str, building=None) -> Gate:
             compound=compound,
             building=building,
             venue=venue,
-            district_id=compound.district_id,
-            street_id=compound.street_id,
-            community_id=compound.community_id,
-            grid_id=compound.grid_id,
+            **_areas_of(compound),
         )

@@ -25,7 +25,7 @@ from django.utils import timezone
 from core.models import PolicyVersion
 from core.policy import policy
 from healthcode.models import Revocation, SigningKey
-from healthcode.tokens import PublicKeyInfo, Verifier, public_key_from_raw
+from healthcode.tokens import Verifier, verifier_from_document
 
 REFRESH_SECONDS = 1.0  # how stale a process's revocation list and key ring may be
 
@@ -154,18 +154,7 @@ class KeyRing:
         verifier = self._verifier
         if verifier is None:
             now = timezone.now()
-            keys = {
-                item["kid"]: PublicKeyInfo(
-                    public_key_from_raw(
-                        base64.urlsafe_b64decode(item["public_key"] + "=" * (-len(item["public_key"]) % 4))
-                    ),
-                    item["signs_until"],
-                    item["verify_until"],
-                )
-                for item in published_keys(now)
-            }
-            revocations = published_revocations(now)
-            verifier = Verifier(keys, set(revocations["serials"]), revocations["subjects"])
+            verifier = verifier_from_document({"keys": published_keys(now)}, published_revocations(now))
             with self._lock:
                 self._verifier = verifier
         return verifier

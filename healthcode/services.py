@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from core.imports.sql import Staging, execute, fetch, q
 from core.policy import Policy, policy
 from healthcode import rules as colour_rules
-from healthcode.choices import CATEGORY_RULES, AppealStatus, ChangeCause, Colour
+from healthcode.choices import CATEGORY_RULES, AppealStatus, ChangeCause, Colour, Rule
 from healthcode.keys import KEY_RING, token_lifetime
 from healthcode.models import (
     Appeal,
@@ -480,8 +480,6 @@ def do_decide_appeal(appeal: Appeal, user, *, withdraw: Sequence[str], note: str
 
 
 def reason_label(rule: str) -> str:
-    from healthcode.choices import Rule
-
     try:
         return str(Rule(rule).label)
     except ValueError:
