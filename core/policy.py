@@ -24,7 +24,7 @@ class PolicyItem:
     default: Any
     label: str
     source: str
-    choices: tuple[str, ...] = ()  # allowed values (of the dict's values, for a dict item)
+    choices: tuple[Any, ...] = ()  # allowed values (of the dict's values, for a dict item)
 
 
 DEFAULTS: dict[str, PolicyItem] = {
@@ -60,6 +60,9 @@ DEFAULTS: dict[str, PolicyItem] = {
             "release": 24,
             "help": 24,
             "refer": 2,
+            "recall": 6,
+            "home_sample": 24,
+            "door_to_door": 24,
         },
         _("Task deadlines by type (hours)"),
         "domain.md §4: report within 2 h, investigation within 24 h (6th edition, March 2020)",
@@ -111,6 +114,7 @@ DEFAULTS: dict[str, PolicyItem] = {
             "travel_high": "red",
             "travel_medium": "yellow",
             "test_overdue": "yellow",
+            "pool_hold": "red",
         },
         _("Health-code colour given by each reason (green, yellow or red)"),
         "domain.md §6: colours in practice; close contacts and high-risk arrivals were quarantined centrally",
@@ -132,6 +136,26 @@ DEFAULTS: dict[str, PolicyItem] = {
         72,
         _("Hours declared fever or symptoms hold the colour, unless a newer declaration clears them"),
         "Linli default",
+    ),
+    "campaign_pool_size": PolicyItem(
+        10,
+        _("People per tube in a new testing campaign (1, 5 or 10)"),
+        "domain.md §8: Wuhan 2020 up to 5; later 10-in-1",
+        choices=(1, 5, 10),
+    ),
+    "campaign_pooling_max_prevalence": PolicyItem(
+        0.001,
+        _("Positive rate above which pooling stops paying (switch to single tubes)"),
+        "domain.md §8: national guideline, pooling below 0.1 %",
+    ),
+    "campaign_positive_category": PolicyItem(
+        "asymptomatic",
+        _("Category of a person whose own re-swab is positive, until a clinician reports otherwise"),
+        "domain.md §8: Wuhan's 2020 screening found 300 asymptomatic infections; §3: tracked beside confirmed",
+        choices=("asymptomatic", "confirmed"),
+    ),
+    "campaign_lab_hours": PolicyItem(
+        12, _("Hours a lab has to report a tube after sampling"), "domain.md §4: lab results within 12 h (6th edition)"
     ),
 }
 

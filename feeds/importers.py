@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -44,6 +45,10 @@ SENT_IDENTITY = [
     ("sent_address", "COALESCE(s.address, '')"),
 ]
 FEED_STAGING = (("_target_id", "bigint"), ("_action", "text"))
+# Apps that act on lab results set-based (the campaigns app settles pooled tubes) add a handler here
+# in AppConfig.ready; it gets the load's staging table and returns the sample ids it dealt with,
+# which the per-row four-category reporting below then leaves alone.
+LAB_RESULT_HANDLERS: list[Callable[[LoadContext, Staging], set[str]]] = []
 
 
 class FeedImport(ImportKind):
@@ -518,13 +523,17 @@ class LabResultImport(FeedImport):
         ]
 
     def report(self, ctx, staging) -> None:
-        """A positive individual result makes a person suspected until a diagnosis is reported."""
+        """A positive individual result makes a person suspected until a diagnosis is reported
+        (unless a handler, such as a testing campaign's recall, has decided it already)."""
+        handled: set[str] = set()
+        for handler in LAB_RESULT_HANDLERS:
+            handled |= handler(ctx, staging)
         people: dict[int, Resident] = {}
         now = timezone.now()
         for person_id, sample_id, result, sampled_at, reported_at in self.touched(
             staging, "t.result, t.sampled_at, t.reported_at"
         ):
-            if result != "positive":
+            if result != "positive" or sample_id in handled:
                 continue
             do_apply(
                 Report(

@@ -32,6 +32,7 @@ class Rule(models.TextChoices):
     TRAVEL_HIGH = "travel_high", _("Recent arrival from a high-risk area")
     TRAVEL_MEDIUM = "travel_medium", _("Recent arrival from a medium-risk area")
     TEST_OVERDUE = "test_overdue", _("Required test overdue")
+    POOL_HOLD = "pool_hold", _("In a positive pooled tube; individual re-test pending")
 
 
 # Reasons that rest on the person's category: only a case decision (cases app) can change them,
@@ -66,6 +67,7 @@ class ChangeCause(models.TextChoices):
     TRAVEL = "travel", _("Travel record")
     APPEAL = "appeal", _("Appeal decision")
     TASK = "task", _("Task")
+    TEST = "test", _("Test result")
     FIRST = "first", _("First issue")
 
 

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "risk",
     "healthcode",
     "gates",
+    "campaigns",
     "residents",
     "synth",
 ]

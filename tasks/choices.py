@@ -18,6 +18,9 @@ class TaskType(models.TextChoices):
     HELP = "help", _("Help")
     DISINFECT = "disinfect", _("Disinfect")
     REFER = "refer", _("Refer to a fever clinic")
+    RECALL = "recall", _("Re-swab after a positive pool")
+    HOME_SAMPLE = "home_sample", _("Sample at home")
+    DOOR_TO_DOOR = "door_to_door", _("Door-to-door check of the untested")
     OTHER = "other", _("Other")
 
 

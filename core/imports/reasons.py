@@ -29,6 +29,7 @@ REASONS: dict[str, str] = {
     "person_not_found": _("No resident matches this row (%(detail)s)."),
     "person_ambiguous": _("More than one resident matches this row (%(detail)s)."),
     "unknown_venue": _("The venue code %(detail)s is not registered."),
+    "person_in_two_tubes": _("This person was already swabbed into tube %(detail)s the same day."),
 }
 
 
@@ -52,6 +53,7 @@ REASON_LABELS: dict[str, str] = {
     "person_not_found": _("No matching resident"),
     "person_ambiguous": _("Several matching residents"),
     "unknown_venue": _("Unknown venue code"),
+    "person_in_two_tubes": _("Person in two tubes the same day"),
 }
 
 LINK_METHODS: dict[str, str] = {
