@@ -159,6 +159,24 @@ def create_answerable_table(today=None) -> int:
     )
 
 
+def owner_sql(start_level: str, alias: str = "t") -> tuple[str, str, str]:
+    """SQL pieces choosing, per new task, the answerable person at ``start_level`` or the nearest
+    staffed level above it (the set-based :func:`resolve_owner`). Returns (joins, user_expr,
+    level_expr) over the answerable table; both expressions are NULL when nobody answers."""
+    joins, user_whens, level_whens = [], [], []
+    for level in CHAIN[CHAIN.index(start_level) :]:
+        kind = level if level in {"compound", "building"} else "division"
+        node = f"{alias}.{LEVEL_COLUMN[level]}" if level != "city" else "ownercity.parent_id"
+        if level == "city":
+            joins.append(f"LEFT JOIN geo_division ownercity ON ownercity.id = {alias}.district_id")
+        joins.append(
+            f"LEFT JOIN {ANSWERABLE_TABLE} o_{level} ON o_{level}.kind = '{kind}' AND o_{level}.node_id = {node}"
+        )
+        user_whens.append(f"WHEN o_{level}.user_id IS NOT NULL THEN o_{level}.user_id")
+        level_whens.append(f"WHEN o_{level}.user_id IS NOT NULL THEN '{level}'")
+    return " ".join(joins), f"CASE {' '.join(user_whens)} END", f"CASE {' '.join(level_whens)} END"
+
+
 def next_owner_sql(levels: list[str], alias: str = "t") -> tuple[str, str, str]:
     """SQL pieces choosing, per task, the nearest staffed level above its current one.
 

@@ -14,12 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.imports.sql import as_json, execute
 from core.policy import policy
 from core.scoping import restrict
 from tasks import bulk
@@ -27,7 +28,15 @@ from tasks.choices import CHAIN, NotificationKind, TaskEvaluation, TaskEventActi
 from tasks.flow import ACTIVE, DONE, TransitionError, allowed, check, path, sources_of
 from tasks.models import Task, TaskEvent
 from tasks.notify import notify
-from tasks.routing import OWNER_LEVEL, level_case_sql, level_of, resolve_owner
+from tasks.routing import (
+    ANSWERABLE_TABLE,
+    OWNER_LEVEL,
+    create_answerable_table,
+    level_case_sql,
+    level_of,
+    owner_sql,
+    resolve_owner,
+)
 
 S = TaskStatus
 MANAGE_PERMISSION = "tasks.manage_task"
@@ -43,8 +52,10 @@ __all__ = [
     "do_cancel",
     "do_close",
     "do_comment",
+    "do_complete_many",
     "do_evaluate",
     "do_feed_back",
+    "do_open_many",
     "do_open_task",
     "do_send_back",
     "do_start",
@@ -145,6 +156,134 @@ def do_open_task(
                 return existing
         raise
     return task
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """One task for :func:`do_open_many`: its subject (a resident or building id), title, detail and
+    deduplication key (required: it is how a repeat run finds the tasks it opened already)."""
+
+    subject_id: int
+    title: str
+    dedupe_key: str
+    detail: str = ""
+
+
+_SUBJECT_SOURCES = {
+    # subject column -> (table, its place columns as SQL over alias r)
+    "resident": (
+        "people_resident",
+        {col: f"r.{col}_id" for col in ("district", "street", "community", "grid", "compound", "building")},
+    ),
+    "subject_building": (
+        "geo_building",
+        {**{col: f"r.{col}_id" for col in ("district", "street", "community", "grid", "compound")}, "building": "r.id"},
+    ),
+}
+NEW_TASKS = "tasks_new"
+
+
+def do_open_many(
+    task_type: str, tasks: Iterable[NewTask], *, subject: str = "resident", source: str = "", opened_by=None
+) -> int:
+    """Open many tasks at once (a positive tube's members, a campaign's door-to-door lists): the
+    same result as :func:`do_open_task` for each — reported → registered → dispatched to the
+    answerable person at the type's owner level or the nearest level above, each step an event,
+    the assignee told (one digest when many) — written set-based. Tasks whose deduplication key
+    exists already are skipped. ``subject`` is "resident" or "subject_building". Returns how many
+    were opened."""
+    if task_type not in TaskType.values:
+        raise ValueError(f"unknown task type {task_type!r}")
+    table, places = _SUBJECT_SOURCES[subject]
+    empty_json = as_json("'{}'")
+    rows = [(t.subject_id, t.title[:200], t.detail, t.dedupe_key[:200]) for t in tasks if t.dedupe_key]
+    if not rows:
+        return 0
+    now = timezone.now()
+    due = now + dt.timedelta(hours=policy(now).deadline_hours(task_type))
+    by = _user_id(opened_by)
+    with transaction.atomic():
+        bulk.drop_temporary_tables(NEW_TASKS)
+        execute(f"CREATE TEMPORARY TABLE {NEW_TASKS} (subject_id bigint, title text, detail text, dedupe_key text)")
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {NEW_TASKS} VALUES (%s, %s, %s, %s)", rows)
+        scope = ", ".join(f"{col}_id" for col in places)
+        opened = execute(
+            f"INSERT INTO tasks_task (task_type, title, detail, status, {subject}_id, {scope}, assigned_level, "
+            "escalation_level, opened_at, due_at, source, dedupe_key, opened_by_id, evaluation, feedback, extra, "
+            "created_at, updated_at) "
+            f"SELECT DISTINCT %s, n.title, n.detail, %s, n.subject_id, {', '.join(places.values())}, %s, 0, %s, %s, "
+            f"%s, n.dedupe_key, CAST(%s AS integer), '', '', {empty_json}, %s, %s FROM {NEW_TASKS} n "
+            f"JOIN {table} r ON r.id = n.subject_id "
+            "WHERE NOT EXISTS (SELECT 1 FROM tasks_task t WHERE t.dedupe_key = n.dedupe_key)",
+            [
+                task_type,
+                S.REPORTED,
+                OWNER_LEVEL[task_type],
+                *[bulk.db_time(v) for v in (now, due)],
+                source[:100],
+                by,
+                *[bulk.db_time(now)] * 2,
+            ],
+        )
+        if opened:
+            _advance_new_tasks(task_type, now, by)
+        bulk.drop_temporary_tables(NEW_TASKS, bulk.CHANGESET, bulk.TARGETS, ANSWERABLE_TABLE)
+    return max(opened, 0)
+
+
+def _advance_new_tasks(task_type: str, now: dt.datetime, by: int | None) -> None:
+    """The just-inserted (reported) tasks: their first event, registered, then dispatched to the
+    answerable person found set-based (tasks.routing), exactly the steps do_open_task takes."""
+    from core.audit import current_actor
+    from core.choices import ChangeAction
+    from core.models import ChangeLog
+
+    execute(f"DROP TABLE IF EXISTS {bulk.TARGETS}")
+    execute(f"CREATE TEMPORARY TABLE {bulk.TARGETS} (task_id bigint PRIMARY KEY)")
+    count = execute(
+        f"INSERT INTO {bulk.TARGETS} (task_id) SELECT t.id FROM tasks_task t JOIN {NEW_TASKS} n "
+        "ON n.dedupe_key = t.dedupe_key WHERE t.status = %s AND t.opened_at = %s",
+        [S.REPORTED, bulk.db_time(now)],
+    )
+    execute(
+        "INSERT INTO tasks_taskevent (task_id, at, user_id, action, from_status, to_status, assignee_id, level, note) "
+        f"SELECT g.task_id, %s, %s, %s, '', %s, NULL, '', '' FROM {bulk.TARGETS} g",
+        [bulk.db_time(now), by, TaskEventAction.TRANSITION, S.REPORTED],
+    )
+    actor = current_actor()
+    ChangeLog.objects.create(
+        at=now,
+        user_id=actor.user_id if actor else by,
+        source=actor.source if actor else "system",
+        action=ChangeAction.BULK_CREATE,
+        model=Task._meta.label_lower,
+        after={"count": count, "task_type": task_type},
+    )
+    bulk.fill_from_targets((S.REPORTED,), S.REGISTERED, to_level_sql="NULL")  # the level stays; no level event
+    bulk.apply_changeset(bulk.Change(action=TaskEventAction.TRANSITION, by_id=by, now=now, log_each=False))
+    create_answerable_table()
+    joins, user_sql, level_sql = owner_sql(OWNER_LEVEL[task_type])
+    bulk.create_changeset()
+    execute(
+        f"INSERT INTO {bulk.CHANGESET} "
+        "(task_id, from_status, to_status, from_user, to_user, from_level, to_level, from_escalation) "
+        f"SELECT t.id, t.status, %s, NULL, {user_sql}, t.assigned_level, {level_sql}, 0 "
+        f"FROM tasks_task t JOIN {bulk.TARGETS} g ON g.task_id = t.id {joins}",
+        [S.DISPATCHED],
+    )
+    bulk.drop_unroutable()  # nobody answerable up the whole chain: it stays registered, as do_open_task leaves it
+    bulk.apply_changeset(
+        bulk.Change(
+            action=TaskEventAction.ASSIGN,
+            by_id=by,
+            now=now,
+            log_each=False,
+            notify_kind=NotificationKind.ASSIGNED,
+            message=_("New task: "),
+            digest=_digest("%(n)d new task", "%(n)d new tasks"),
+        )
+    )
 
 
 # --- single-task moves -----------------------------------------------------------------------------
@@ -440,6 +579,38 @@ def do_bulk_reassign(tasks: QuerySet | Iterable[int], user, by, note: str = "") 
         )
         bulk.drop_temporary_tables(bulk.CHANGESET, bulk.TARGETS)
     return BulkResult(done, total - done)
+
+
+def do_complete_many(feedback: dict[int, str]) -> int:
+    """Close, as the system, many tasks whose outcome was decided elsewhere (a lab result answered
+    every recall of a tube): the set-based :func:`do_complete` for tasks nobody need verify. An
+    assigned task walks dispatched → handling → fed back → closed, an event per step; one nobody
+    answerable ever took (reported, registered) is cancelled; a finished one is left. ``feedback``
+    maps task ids to what is written on each. Returns how many were finished."""
+    if not feedback:
+        return 0
+    now = timezone.now()
+    finished = 0
+    with transaction.atomic():
+        bulk.load_targets(Task.objects.filter(pk__in=list(feedback)))
+        bulk.fill_from_targets((S.REPORTED, S.REGISTERED), S.CANCELLED)
+        finished += bulk.apply_changeset(
+            bulk.Change(action=TaskEventAction.TRANSITION, by_id=None, now=now, close=True)
+        )
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE tasks_task SET feedback = %s WHERE id = %s AND status IN ({', '.join(['%s'] * len(ACTIVE))})",
+                [(text[:2000], pk, *ACTIVE) for pk, text in feedback.items()],
+            )
+        for current, step in ((S.DISPATCHED, S.HANDLING), (S.HANDLING, S.FED_BACK), (S.FED_BACK, S.CLOSED)):
+            check(current, step)
+            bulk.fill_from_targets((current,), step)
+            moved = bulk.apply_changeset(
+                bulk.Change(action=TaskEventAction.TRANSITION, by_id=None, now=now, close=step == S.CLOSED)
+            )
+            finished += moved if step == S.CLOSED else 0
+        bulk.drop_temporary_tables(bulk.CHANGESET, bulk.TARGETS)
+    return finished
 
 
 def do_bulk_close(tasks: QuerySet | Iterable[int], by, note: str = "") -> BulkResult:
