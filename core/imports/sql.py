@@ -230,13 +230,24 @@ def upsert(
     key_match = " AND ".join(f"t.{q(col)} = {expr}" for col, expr in key)
     changed = " OR ".join(distinct(f"t.{q(col)}", expr) for col, expr in values) or "1=0"
     execute(f"UPDATE {s} AS s SET _target_id = t.id FROM {t} t WHERE {key_match} AND {where}")
-    execute(f"UPDATE {s} AS s SET _action = 'insert' WHERE s._target_id IS NULL AND {where}")
-    execute(f"UPDATE {s} AS s SET _action = 'update' FROM {t} t WHERE t.id = s._target_id AND ({changed}) AND {where}")
+    # On PostgreSQL new rows take their ids from the table's sequence now, so the insert needs no
+    # second join to find them (a million-row load saved a pass over both tables). SQLite has no
+    # sequence a concurrent writer would respect; there the ids are looked up after the insert.
+    preassigned = is_postgres()
+    new_id = "NULL"
+    if preassigned:
+        (sequence,) = fetch("SELECT pg_get_serial_sequence(%s, 'id')", [target])[0]
+        new_id = f"nextval('{sequence}')"
+    execute(f"UPDATE {s} AS s SET _action = 'insert', _target_id = {new_id} WHERE s._target_id IS NULL AND {where}")
+    execute(
+        f"UPDATE {s} AS s SET _action = 'update' FROM {t} t WHERE t.id = s._target_id AND s._action IS NULL "
+        f"AND ({changed}) AND {where}"
+    )
     now = timezone.now()
     result = UpsertResult(
         inserted=staging.count(f"s._action = 'insert' AND {where}"),
         updated=staging.count(f"s._action = 'update' AND {where}"),
-        unchanged=staging.count(f"s._target_id IS NOT NULL AND s._action IS NULL AND {where}"),
+        unchanged=staging.count(f"s._action IS NULL AND s._target_id IS NOT NULL AND {where}"),
     )
     if result.updated and log_changes:
         before = json_object([(col, f"t.{q(col)}") for col, _ in values])
@@ -257,7 +268,7 @@ def upsert(
             [now] if timestamps else [],
         )
     if result.inserted:
-        pairs = [*key, *values, *insert_only]
+        pairs = [*(("id", "s._target_id"),) * preassigned, *key, *values, *insert_only]
         columns = [col for col, _ in pairs]
         exprs = [expr for _, expr in pairs]
         params: list = []
@@ -286,7 +297,9 @@ def upsert(
                     batch_id,
                 ],
             )
-        execute(
-            f"UPDATE {s} AS s SET _target_id = t.id FROM {t} t WHERE s._action = 'insert' AND {key_match} AND {where}"
-        )
+        if not preassigned:
+            execute(
+                f"UPDATE {s} AS s SET _target_id = t.id FROM {t} t WHERE s._action = 'insert' AND {key_match} "
+                f"AND {where}"
+            )
     return result
