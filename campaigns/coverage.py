@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.db.models import Sum
 
-from campaigns.choices import ParticipantStatus
+from campaigns.choices import ParticipantStatus, TubeStatus
 from campaigns.models import Campaign, Coverage
 from core.imports.sql import execute, fetch, is_postgres
 from core.scoping import restrict
@@ -48,17 +48,41 @@ CHILD_LEVEL = {
 }
 
 
+def standing_sql(p: str = "p", t: str = "t", stored: str = "") -> str:
+    """A participant's standing (a ParticipantStatus value) from its stored decision and its tube.
+
+    Only a person's own decision is stored (``negative`` or ``positive`` after their re-swab); while
+    it is ``sampled`` the tube decides (domain.md §8): pending until resulted; a positive tube holds
+    its members (or, alone in it, makes its member positive); a negative one clears them unless it
+    held more swabs than its pool size; an invalid or overfilled tube is to be sampled again. So a
+    tube's result moves a million people without writing a row for each. ``stored`` replaces the
+    stored decision (e.g. ``'sampled'`` for a participant about to follow a new tube)."""
+    decision = stored or f"{p}.status"
+    ps, ts = ParticipantStatus, TubeStatus
+    return (
+        f"CASE WHEN {decision} <> '{ps.SAMPLED.value}' THEN {decision} "
+        f"WHEN {t}.status = '{ts.POSITIVE.value}' AND {t}.members = 1 THEN '{ps.POSITIVE.value}' "
+        f"WHEN {t}.status = '{ts.POSITIVE.value}' THEN '{ps.HELD.value}' "
+        f"WHEN {t}.status = '{ts.NEGATIVE.value}' AND NOT {t}.overfilled THEN '{ps.NEGATIVE.value}' "
+        f"WHEN {t}.status IN ('{ts.NEGATIVE.value}', '{ts.INVALID.value}') THEN '{ps.RESAMPLE.value}' "
+        f"ELSE '{ps.SAMPLED.value}' END"
+    )
+
+
 def create_moves_table() -> None:
+    """One row per move of one person (``n`` = 1), or of ``n`` people of one building at once (a
+    tube's members moved together by its result)."""
     timestamp = "timestamptz" if is_postgres() else "text"
     execute(f"DROP TABLE IF EXISTS {MOVES}")
     execute(
         f"CREATE TEMPORARY TABLE {MOVES} (participant_id bigint, campaign_id bigint, person_id bigint, "
-        f"building_id bigint, old_status text, new_status text, was_exempt integer, tube_id bigint, at {timestamp})"
+        f"building_id bigint, old_status text, new_status text, was_exempt integer, tube_id bigint, at {timestamp}, "
+        "n integer NOT NULL DEFAULT 1)"
     )
 
 
 def _flag(condition: str) -> str:
-    return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+    return f"SUM(CASE WHEN {condition} THEN m.n ELSE 0 END)"
 
 
 def _delta(status: str) -> str:
@@ -143,10 +167,12 @@ def recount(campaign: Campaign) -> None:
     zero = ", ".join(f"{column} = 0" for column in ("tested", *COUNTED))
     execute(f"UPDATE campaigns_coverage SET {zero} WHERE campaign_id = %s", [campaign.pk])
     create_moves_table()
+    standing = standing_sql()
     execute(
-        f"INSERT INTO {MOVES} (participant_id, campaign_id, person_id, building_id, old_status, new_status, "
-        "was_exempt) SELECT p.id, p.campaign_id, p.person_id, p.building_id, NULL, p.status, 0 "
-        "FROM campaigns_participant p WHERE p.campaign_id = %s",
+        f"INSERT INTO {MOVES} (campaign_id, building_id, old_status, new_status, was_exempt, n) "
+        f"SELECT p.campaign_id, p.building_id, NULL, {standing}, 0, COUNT(*) "
+        "FROM campaigns_participant p LEFT JOIN campaigns_tube t ON t.id = p.tube_id WHERE p.campaign_id = %s "
+        f"GROUP BY p.campaign_id, p.building_id, {standing}",
         [campaign.pk],
     )
     apply_moves()

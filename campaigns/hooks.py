@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def connect() -> None:
+    from campaigns import jobs
     from campaigns.results import on_lab_results
     from campaigns.rules import pool_hold_reasons
     from core.imports.kinds import AFTER_IMPORT_HOOKS
@@ -18,6 +19,7 @@ def connect() -> None:
     if refresh_after_residents not in AFTER_IMPORT_HOOKS:
         AFTER_IMPORT_HOOKS.append(refresh_after_residents)
     register_person_reference("campaigns.PoolMember", "person")
+    jobs.schedule()
 
 
 def refresh_after_residents(kind: str) -> None:

@@ -14,11 +14,11 @@ import pyarrow.compute as pc
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import PoolMember
-from campaigns.pooling import after_members_loaded
+from campaigns.pooling import PLACES, STAGING_COLUMNS, after_members_loaded, prepare_staging
 from core.imports.columns import Column, DateTime, Integer, Text, id_problems
 from core.imports.kinds import ImportKind, LoadContext, register
 from core.imports.sql import Staging, UpsertResult, as_json, upsert
-from feeds.importers import FEED_STAGING, PERSON_COLUMNS, check_person_columns, copy_places, link_rows
+from feeds.importers import FEED_STAGING, PERSON_COLUMNS, check_person_columns
 from people.pinyin import pinyin_column
 
 SHANGHAI_OFFSET_SECONDS = 8 * 3600  # Asia/Shanghai has kept UTC+8 without daylight saving since 1991
@@ -41,7 +41,7 @@ class PoolMemberImport(ImportKind):
         Column("sampled_at", "采样时间", False, DateTime()),
         Column("site_code", "采样点", False, Text(40)),
     )
-    staging_extra = FEED_STAGING
+    staging_extra = (*FEED_STAGING, *STAGING_COLUMNS)
 
     def check(self, table, reasons, columns, details) -> None:
         check_person_columns(table, reasons, columns, details)
@@ -59,7 +59,10 @@ class PoolMemberImport(ImportKind):
         return table.append_column("sampled_on", day_array)
 
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
+        """Fill the staging rows (person, place, campaign, tube), insert them complete in one
+        statement, then the rules that need the rows in place (campaigns.pooling)."""
         target = PoolMember._meta.db_table
+        prepare_staging(staging)
         result = upsert(
             staging,
             target=target,
@@ -79,14 +82,20 @@ class PoolMemberImport(ImportKind):
                 ("sent_phone", "COALESCE(s.phone, '')"),
                 ("sent_address", "COALESCE(s.address, '')"),
                 ("extra", as_json("s._extra")),
+                ("tube_id", "s.tube_id"),
+                ("campaign_id", "s.campaign_id"),
             ],
-            insert_only=[("link_method", "''"), ("batch_id", str(int(ctx.batch_id)))],
+            insert_only=[
+                ("person_id", "s.person_id"),
+                ("link_method", "COALESCE(s.link_method, '')"),
+                ("link_probability", "s.link_probability"),
+                *((column, f"s.{column}") for column in PLACES),
+                ("batch_id", str(int(ctx.batch_id))),
+            ],
             batch_id=ctx.batch_id,
             user_id=ctx.user_id,
             source=ctx.source,
         )
-        link_rows(ctx, staging, target)
-        copy_places(staging, target)
         refused = after_members_loaded(ctx, staging, complete_lists=ctx.source != "api")
         result.inserted -= refused
         return result

@@ -174,7 +174,7 @@ class Tube(TimeStampedModel):
         verbose_name = _("tube")
         verbose_name_plural = _("tubes")
         indexes = [
-            models.Index(fields=["campaign", "status"], name="tube_campaign_status"),
+            models.Index(fields=["status", "campaign"], name="tube_status_campaign"),
             models.Index(fields=["campaign", "sampled_on"], name="tube_campaign_day"),
         ]
 
@@ -182,8 +182,45 @@ class Tube(TimeStampedModel):
         return self.code
 
 
+def _unindexed_place(to: str = "geo.Division") -> models.ForeignKey:
+    """A copied place column without an index of its own: these tables take millions of rows a day,
+    and their lists are read by tube, campaign or person, each indexed, then scoped."""
+    return models.ForeignKey(
+        to, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False, db_index=False
+    )
+
+
 class PoolMember(FeedRecord):
-    """One swab in one tube: a row of ``pool_members`` (contracts.md), from a file or a live site."""
+    """One swab in one tube: a row of ``pool_members`` (contracts.md), from a file or a live site.
+
+    Written once (campaigns.importers fills every column before the insert) and indexed only as it
+    is read: by key, tube, person and day, campaign and day."""
+
+    person = models.ForeignKey(
+        "people.Resident",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("person"),
+        db_index=False,  # pool_member_person_day
+        db_constraint=False,  # set by the import's own join; checked per row at commit it cost more than the load
+    )
+    batch = models.ForeignKey(
+        "core.ImportBatch",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # an audit pointer; import batches are never deleted
+    )
+    district = _unindexed_place()
+    street = _unindexed_place()
+    community = _unindexed_place()
+    grid = _unindexed_place()
+    compound = _unindexed_place("geo.Compound")
+    building = _unindexed_place("geo.Building")
 
     pool_id = models.CharField(_("tube number"), max_length=64)
     tube = models.ForeignKey(
@@ -218,29 +255,68 @@ class PoolMember(FeedRecord):
         return f"{self.pool_id}/{self.position or '-'}"
 
 
-class Participant(PlacedByPerson):
-    """A sampled person's standing in a campaign, decided by their latest tube and their re-swab."""
+def _standing() -> models.Case:
+    """The ORM twin of campaigns.coverage.standing_sql: the stored decision, else the tube's word."""
+    ps, ts = ParticipantStatus, TubeStatus
+    return models.Case(
+        models.When(~models.Q(status=ps.SAMPLED), then=models.F("status")),
+        models.When(tube__status=ts.POSITIVE, tube__members=1, then=models.Value(ps.POSITIVE.value)),
+        models.When(tube__status=ts.POSITIVE, then=models.Value(ps.HELD.value)),
+        models.When(tube__status=ts.NEGATIVE, tube__overfilled=False, then=models.Value(ps.NEGATIVE.value)),
+        models.When(tube__status__in=[ts.NEGATIVE, ts.INVALID], then=models.Value(ps.RESAMPLE.value)),
+        default=models.Value(ps.SAMPLED.value),
+        output_field=models.CharField(),
+    )
 
+
+class ParticipantQuerySet(models.QuerySet):
+    def with_standing(self) -> ParticipantQuerySet:
+        return self.annotate(standing=_standing())
+
+
+class Participant(PlacedByPerson):
+    """A sampled person's standing in a campaign, decided by their latest tube and their re-swab.
+
+    Only a person's own decision is stored in ``status`` (``negative`` or ``positive`` after their
+    re-swab); while it says ``sampled`` the tube decides, so a tube's result moves its members
+    without a write per person. ``Participant.objects.with_standing()`` annotates the standing.
+    Only the columns rows are looked up by are indexed (campaign and person, person, tube)."""
+
+    objects = ParticipantQuerySet.as_manager()
+
+    district = _unindexed_place()
+    street = _unindexed_place()
+    community = _unindexed_place()
+    grid = _unindexed_place()
+    compound = _unindexed_place("geo.Compound")
+    building = _unindexed_place("geo.Building")
+
+    # no database constraints on the keys: they are set by set-based joins, and a million deferred
+    # checks at commit cost more than the insert; deleting a campaign still cascades (the ORM's)
     campaign = models.ForeignKey(
         Campaign,
         on_delete=models.CASCADE,
         related_name="participants",
         db_index=False,  # participant_once
+        db_constraint=False,
     )
-    person = models.ForeignKey("people.Resident", on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(_("status"), max_length=16, choices=ParticipantStatus.choices)
+    person = models.ForeignKey("people.Resident", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    status = models.CharField(_("decision"), max_length=16, choices=ParticipantStatus.choices)
     tube = models.ForeignKey(Tube, null=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False)
     sampled_at = models.DateTimeField(_("sampled at"), null=True)
-    result_at = models.DateTimeField(_("result at"), null=True, blank=True)
-    held_at = models.DateTimeField(_("held at"), null=True, blank=True)
+    result_at = models.DateTimeField(_("own result at"), null=True, blank=True)
+
+    @property
+    def standing_label(self) -> str:
+        return ParticipantStatus(getattr(self, "standing", self.status)).label
 
     class Meta:
         verbose_name = _("participant")
         verbose_name_plural = _("participants")
         constraints = [models.UniqueConstraint(fields=["campaign", "person"], name="participant_once")]
-        indexes = [
-            models.Index(fields=["campaign", "status"], name="participant_status"),
-        ]
+        # no index on status: every batch of results moves millions of rows, and without an indexed
+        # column changing (and with room left on each page, migration 0002) PostgreSQL updates them
+        # in place (HOT) — four times faster. Held people are found through their positive tubes.
 
 
 class Coverage(models.Model):

@@ -17,13 +17,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.choices import ParticipantStatus, TubeStatus
-from campaigns.coverage import MOVES, apply_moves, create_moves_table
+from campaigns.coverage import MOVES, apply_moves, create_moves_table, standing_sql
 from core.imports.kinds import LoadContext
-from core.imports.sql import Staging, execute, fetch
+from core.imports.sql import Staging, execute, fetch, is_postgres
 from core.policy import policy
 
 TUBES = "campaigns_tube"
 P = ParticipantStatus
+
+
+BEFORE = "campaign_tubes_before"
 
 
 def on_lab_results(ctx: LoadContext, staging: Staging) -> set[str]:
@@ -43,74 +46,83 @@ def on_lab_results(ctx: LoadContext, staging: Staging) -> set[str]:
             f"WHERE {pool_rows} AND NOT EXISTS (SELECT 1 FROM {TUBES} t WHERE t.code = s.pool_id)",
             [int(policy(now).campaign_pool_size), now, now],
         )
+        remember_tubes(f"SELECT t.id FROM {TUBES} t JOIN {s} s ON t.code = s.pool_id WHERE {pool_rows}")
         execute(
             f"UPDATE {TUBES} SET status = s.result, result_sample = s.sample_id, lab_code = COALESCE(s.lab_code, ''), "
             f"reported_at = COALESCE(s.reported_at, %s), ct_value = s.ct_value, updated_at = %s FROM {s} s "
             f"WHERE {pool_rows} AND {TUBES}.code = s.pool_id",
             [now, now],
         )
-        settle_tubes(f"SELECT t.id FROM {TUBES} t JOIN {s} s ON t.code = s.pool_id WHERE {pool_rows}")
+        move_with_tubes()
     handled |= _decide_individuals(s)
     return handled
 
 
-def settle_tubes(tubes_sql: str, params: Sequence = ()) -> None:
-    """Move the sampled members of resulted tubes (``tubes_sql`` selects tube ids) by the result."""
+def remember_tubes(tubes_sql: str, params: Sequence = ()) -> None:
+    """Keep the state of the tubes about to change (``tubes_sql`` selects their ids), so that
+    :func:`move_with_tubes` can tell what the change did to their members' standing."""
+    execute(f"DROP TABLE IF EXISTS {BEFORE}")
+    execute(
+        f"CREATE TEMPORARY TABLE {BEFORE} AS SELECT t.id, t.status, t.overfilled, t.members FROM {TUBES} t "
+        f"WHERE t.id IN ({tubes_sql})",
+        list(params),
+    )
+    if is_postgres():
+        execute(f"ANALYZE {BEFORE}")
+
+
+def move_with_tubes() -> None:
+    """The members of the remembered tubes whose standing still follows their tube move with it:
+    counted per building and standing before and after (one grouped read, no write per person),
+    added to the coverage; the few now held or positive are acted on."""
+    before, after = standing_sql("p", "b"), standing_sql("p", "t")
+    following = (
+        f"FROM campaigns_participant p JOIN {BEFORE} b ON b.id = p.tube_id JOIN {TUBES} t ON t.id = p.tube_id "
+        f"WHERE p.status = '{P.SAMPLED.value}'"
+    )
     create_moves_table()
-    decided = (
-        f"CASE WHEN t.status = '{TubeStatus.POSITIVE.value}' AND t.members = 1 THEN '{P.POSITIVE.value}' "
-        f"WHEN t.status = '{TubeStatus.POSITIVE.value}' THEN '{P.HELD.value}' "
-        f"WHEN t.status = '{TubeStatus.NEGATIVE.value}' AND NOT t.overfilled THEN '{P.NEGATIVE.value}' "
-        f"ELSE '{P.RESAMPLE.value}' END"
-    )
-    resulted = ", ".join(f"'{status}'" for status in (TubeStatus.NEGATIVE, TubeStatus.POSITIVE, TubeStatus.INVALID))
     execute(
-        f"INSERT INTO {MOVES} (participant_id, campaign_id, person_id, building_id, old_status, new_status, "
-        "was_exempt, tube_id, at) "
-        f"SELECT p.id, p.campaign_id, p.person_id, p.building_id, p.status, {decided}, 0, t.id, "
-        f"COALESCE(t.reported_at, %s) FROM campaigns_participant p JOIN {TUBES} t ON t.id = p.tube_id "
-        f"WHERE p.status = '{P.SAMPLED.value}' AND t.status IN ({resulted}) AND t.id IN ({tubes_sql})",
-        [timezone.now(), *params],
+        f"INSERT INTO {MOVES} (campaign_id, building_id, old_status, new_status, was_exempt, n) "
+        f"SELECT p.campaign_id, p.building_id, {before}, {after}, 0, COUNT(*) {following} "
+        f"GROUP BY p.campaign_id, p.building_id, {before}, {after}"
     )
-    _write_moves({})
-
-
-def _write_moves(individual: dict[tuple[int, int], str]) -> None:
-    """Apply the moves table to participants and coverage, then act on the few that need people."""
-    execute(
-        "UPDATE campaigns_participant SET status = m.new_status, result_at = m.at, "
-        f"held_at = CASE WHEN m.new_status = '{P.HELD.value}' THEN m.at ELSE campaigns_participant.held_at END "
-        f"FROM {MOVES} m WHERE campaigns_participant.id = m.participant_id"
-    )
+    execute(f"DELETE FROM {MOVES} WHERE old_status = new_status")
     apply_moves()
-    needing_people = fetch(
-        "SELECT m.campaign_id, m.person_id, m.new_status, m.tube_id, m.at, p.sampled_at FROM "
-        f"{MOVES} m JOIN campaigns_participant p ON p.id = m.participant_id "
-        f"WHERE m.new_status IN ('{P.HELD.value}', '{P.POSITIVE.value}') OR m.old_status = '{P.HELD.value}'"
-    )
     execute(f"DROP TABLE IF EXISTS {MOVES}")
-    if needing_people:
-        _act_on(needing_people, individual)
+    acting = fetch(
+        f"SELECT p.campaign_id, p.person_id, {after}, p.tube_id, COALESCE(t.reported_at, %s), p.sampled_at "
+        f"{following} AND t.status = '{TubeStatus.POSITIVE.value}' AND {before} <> {after}",
+        [timezone.now()],
+    )
+    execute(f"DROP TABLE IF EXISTS {BEFORE}")
+    if acting:
+        act_on(acting, {})
 
 
 def _decide_individuals(s: str) -> set[str]:
-    """Individual results of people held by a positive tube: negative releases, positive infects."""
+    """Individual results of people held by a positive tube: negative releases, positive infects.
+    Their decision is the one standing stored per person."""
     held = P.HELD.value
     rows = fetch(
-        "SELECT t.sample_id, t.result, t.sampled_at, t.reported_at, p.id, p.campaign_id, p.person_id, "
-        f"p.building_id, p.tube_id FROM {s} s JOIN feeds_labresult t ON t.id = s._target_id "
-        "JOIN campaigns_participant p ON p.person_id = t.person_id "
-        f"WHERE s._action IS NOT NULL AND t.person_id IS NOT NULL AND p.status = '{held}' "
-        "AND (p.sampled_at IS NULL OR t.sampled_at >= p.sampled_at)"
+        "SELECT r.sample_id, r.result, r.sampled_at, r.reported_at, p.id, p.campaign_id, p.person_id, "
+        f"p.building_id, p.tube_id FROM {s} s JOIN feeds_labresult r ON r.id = s._target_id "
+        f"JOIN campaigns_participant p ON p.person_id = r.person_id JOIN {TUBES} t ON t.id = p.tube_id "
+        f"WHERE s._action IS NOT NULL AND r.person_id IS NOT NULL AND p.status = '{P.SAMPLED.value}' "
+        f"AND t.status = '{TubeStatus.POSITIVE.value}' AND t.members > 1 "
+        "AND (p.sampled_at IS NULL OR r.sampled_at >= p.sampled_at)"
     )
     decided = [row for row in rows if row[1] in (TubeStatus.NEGATIVE.value, TubeStatus.POSITIVE.value)]
     if not decided:
         return set()
-    create_moves_table()
     now = timezone.now()
+    create_moves_table()
     from django.db import connection
 
     with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE campaigns_participant SET status = %s, result_at = %s WHERE id = %s",
+            [(result, reported_at or now, pid) for _sample, result, _s, reported_at, pid, *_rest in decided],
+        )
         cursor.executemany(
             f"INSERT INTO {MOVES} (participant_id, campaign_id, person_id, building_id, old_status, new_status, "
             "was_exempt, tube_id, at) VALUES (%s, %s, %s, %s, %s, %s, 0, %s, %s)",
@@ -119,11 +131,17 @@ def _decide_individuals(s: str) -> set[str]:
                 for _sample, result, _sampled, reported_at, pid, campaign, person, building, tube in decided
             ],
         )
-    _write_moves({(row[5], row[6]): row[0] for row in decided})
+    apply_moves()
+    acting = fetch(
+        f"SELECT m.campaign_id, m.person_id, m.new_status, m.tube_id, m.at, p.sampled_at FROM {MOVES} m "
+        "JOIN campaigns_participant p ON p.id = m.participant_id"
+    )
+    execute(f"DROP TABLE IF EXISTS {MOVES}")
+    act_on(acting, {(row[5], row[6]): row[0] for row in decided})
     return {row[0] for row in decided}
 
 
-def _act_on(rows: list[tuple], individual: dict[tuple[int, int], str]) -> None:
+def act_on(rows: list[tuple], individual: dict[tuple[int, int], str]) -> None:
     """Held people get a recall task; positives enter the infected path; released or decided people
     have their recall task closed; and the codes of everyone touched are recomputed.
 
@@ -135,6 +153,8 @@ def _act_on(rows: list[tuple], individual: dict[tuple[int, int], str]) -> None:
 
     people = Resident.objects.in_bulk({row[1] for row in rows})
     tubes = dict(Tube.objects.filter(pk__in={row[3] for row in rows}).values_list("pk", "code"))
+    recalls: dict[int, list] = {}
+    answered: dict[str, str] = {}  # recall task key -> what the person's own result was
     for campaign_id, person_id, new_status, tube_id, at, pooled_at in rows:
         person = people.get(person_id)
         if person is None:
@@ -142,14 +162,25 @@ def _act_on(rows: list[tuple], individual: dict[tuple[int, int], str]) -> None:
         tube = tubes.get(tube_id, "")
         sample = individual.get((campaign_id, person_id))
         if new_status == P.HELD.value:
-            _open_recall(campaign_id, person, tube)
+            recalls.setdefault(campaign_id, []).append(_recall(campaign_id, person, tube))
             continue
         if new_status == P.POSITIVE.value:
             # the contact window of an infection found by testing starts from its first positive
             # sample (domain.md §4): the pooled swab
             _infected(person, _aware(at), _aware(pooled_at or at), sample, tube)
         if sample is not None:
-            _close_recall(campaign_id, person, new_status, sample)
+            answered[_recall_key(campaign_id, person_id)] = _("Individual sample %(sample)s: %(outcome)s") % {
+                "sample": sample,
+                "outcome": P(new_status).label,
+            }
+    from tasks.models import Task
+    from tasks.services import do_complete_many, do_open_many
+
+    for campaign_id, tasks in recalls.items():
+        do_open_many("recall", tasks, source=f"campaign:{campaign_id}")
+    if answered:  # the recall tasks their own results answered, closed together
+        keys = Task.objects.filter(dedupe_key__in=list(answered)).values_list("pk", "dedupe_key")
+        do_complete_many({pk: answered[key] for pk, key in keys})
     recompute(sorted(people), cause=ChangeCause.TEST)
 
 
@@ -157,36 +188,20 @@ def _recall_key(campaign_id: int, person_id: int) -> str:
     return f"campaigns:{campaign_id}:recall:{person_id}"
 
 
-def _open_recall(campaign_id: int, person, tube: str) -> None:
-    from tasks.services import do_open_task
+def _recall(campaign_id: int, person, tube: str):
+    """The recall task of one held person (opened with the others in one set-based call)."""
+    from tasks.services import NewTask
 
-    do_open_task(
-        "recall",
-        subject=person,
-        title=_("Re-swab %(name)s alone: tube %(tube)s is positive") % {"name": person.masked_name, "tube": tube},
-        detail=_(
+    return NewTask(
+        person.pk,
+        _("Re-swab %(name)s alone: tube %(tube)s is positive") % {"name": person.masked_name, "tube": tube},
+        _recall_key(campaign_id, person.pk),
+        _(
             "Tube %(tube)s tested positive. Keep %(name)s at home, swab them individually and send the sample "
             "to the lab; their own result releases or confirms them."
         )
         % {"tube": tube, "name": person.masked_name},
-        source=f"campaign:{campaign_id}",
-        dedupe_key=_recall_key(campaign_id, person.pk),
     )
-
-
-def _close_recall(campaign_id: int, person, new_status: str, sample: str) -> None:
-    from tasks.choices import TaskStatus
-    from tasks.models import Task
-    from tasks.services import do_cancel, do_complete
-
-    task = Task.objects.filter(dedupe_key=_recall_key(campaign_id, person.pk)).first()
-    if task is None:
-        return
-    note = _("Individual sample %(sample)s: %(outcome)s") % {"sample": sample, "outcome": P(new_status).label}
-    if task.status in (TaskStatus.REPORTED, TaskStatus.REGISTERED):  # nobody was answerable to take it
-        do_cancel(task, None, note)
-    else:
-        do_complete(task, None, note)
 
 
 def _infected(person, at: dt.datetime, sampled_at: dt.datetime, sample: str | None, tube: str) -> None:

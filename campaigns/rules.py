@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from campaigns.choices import ParticipantStatus
+from campaigns.choices import ParticipantStatus, TubeStatus
 from core.policy import Policy
 from healthcode.choices import Rule
 from healthcode.rules import Reason
@@ -15,8 +15,11 @@ def pool_hold_reasons(now: dt.datetime, rules: Policy, only: Sequence[int] | Non
     """Everyone held by a positive tube until their own re-swab decides."""
     from campaigns.models import Participant
 
-    held = Participant.objects.filter(status=ParticipantStatus.HELD)
+    # held: still following a positive tube of several (found through the few positive tubes)
+    held = Participant.objects.filter(
+        tube__status=TubeStatus.POSITIVE, tube__members__gt=1, status=ParticipantStatus.SAMPLED
+    )
     if only is not None:
         held = held.filter(person_id__in=only)
-    for person_id, held_at, tube in held.values_list("person_id", "held_at", "tube__code"):
-        yield Reason(person_id, Rule.POOL_HOLD, held_at or now, tube or "")
+    for person_id, since, tube in held.values_list("person_id", "tube__reported_at", "tube__code"):
+        yield Reason(person_id, Rule.POOL_HOLD, since or now, tube or "")

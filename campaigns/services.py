@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Avg, Count, F, Max, Min, Q
+from django.db.models import Avg, Count, Exists, F, Max, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -95,12 +95,16 @@ def exempt_people_under_care(campaign: Campaign) -> int:
 
 
 def do_start(campaign: Campaign, user=None) -> Campaign:
+    if campaign.status != CampaignStatus.PLANNED:
+        raise CampaignError(_("Only a planned campaign can start."))
     campaign.status = CampaignStatus.SAMPLING
     campaign.save(update_fields=["status", "updated_at"])
     return campaign
 
 
 def do_close(campaign: Campaign, user=None) -> Campaign:
+    if campaign.status == CampaignStatus.CLOSED:
+        raise CampaignError(_("The campaign is already closed."))
     campaign.status = CampaignStatus.CLOSED
     campaign.save(update_fields=["status", "updated_at"])
     return campaign
@@ -113,16 +117,16 @@ def do_exempt(campaign: Campaign, person: Resident, reason: str, note: str = "",
 
     if reason not in ExemptionReason.values:
         raise CampaignError(_("Unknown exemption reason."))
-    exemption, _created = Exemption.objects.get_or_create(
+    if campaign.scope_level != "city" and getattr(person, f"{campaign.scope_level}_id") != campaign.scope_id:
+        raise CampaignError(_("%(name)s does not live in the campaign's area.") % {"name": person.masked_name})
+    exemption = Exemption.objects.filter(campaign=campaign, person=person).first() or Exemption(
         campaign=campaign,
         person=person,
-        defaults={
-            "reason": reason,
-            "note": note[:200],
-            "created_by": user if getattr(user, "is_authenticated", False) else None,
-            **{column: getattr(person, column) for column in PLACE_COLUMNS},
-        },
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        **{column: getattr(person, column) for column in PLACE_COLUMNS},
     )
+    exemption.reason, exemption.note = reason, note[:200]  # a second decision replaces the first
+    exemption.save()
     if reason in HOME_SAMPLED and exemption.task_id is None:
         exemption.task = do_open_task(
             "home_sample",
@@ -167,6 +171,9 @@ def import_sites(text: str) -> SiteImport:
     grids = dict(Division.objects.filter(level="grid").values_list("code", "pk"))
     parsed = []
     for line, row in enumerate(rows, start=2):
+        if None in row.values() or None in row:  # fewer (or more) fields than the header
+            result.errors.append(_("Line %(line)d: the number of fields differs from the header") % {"line": line})
+            continue
         try:
             grid_code = (row.get("grid_code") or "").strip()
             if grid_code and grid_code not in grids:
@@ -329,9 +336,9 @@ def notices_for(person: Resident, today: dt.date | None = None) -> list[Resident
         if campaign.scope_level != "city" and getattr(person, f"{campaign.scope_level}_id") != campaign.scope_id:
             continue
         slot = Slot.objects.filter(campaign=campaign, compound_id=person.compound_id).select_related("site").first()
-        participant = Participant.objects.filter(campaign=campaign, person=person).first()
+        participant = Participant.objects.filter(campaign=campaign, person=person).with_standing().first()
         if participant is not None:
-            status = participant.status
+            status = participant.standing
         elif Exemption.objects.filter(campaign=campaign, person=person).exists():
             status = "exempt"
         else:
@@ -355,74 +362,99 @@ class Swab:
     person: str = ""  # masked name
 
 
-def person_for(token: str = "", id_number: str = "") -> Resident | None:
-    """The person behind a health-code token (verified, any colour) or an identity number."""
+def identify(token: str = "", id_number: str = "") -> tuple[Resident | None, str]:
+    """The person behind a health-code token (it must verify; any colour may be swabbed) or an
+    identity number, and, when nobody, why."""
+    token = (token or "").strip()
     if token:
-        from healthcode.models import HealthCode
-        from healthcode.services import verify
+        from healthcode.choices import Verdict
+        from healthcode.services import person_for_subject, verify
 
         result = verify(token, log=False)
-        if result.verdict != "valid" or not result.subject:
-            return None
-        code = HealthCode.objects.select_related("person").filter(subject=result.subject).first()
-        return code.person if code else None
+        if result.verdict != Verdict.VALID or result.claims is None:
+            label = Verdict(result.verdict).label if result.verdict in Verdict.values else result.verdict
+            return None, _("This health code cannot be used (%(verdict)s): ask the person to refresh it.") % {
+                "verdict": label
+            }
+        return person_for_subject(result.claims.subject), ""
+    id_number = (id_number or "").strip().upper()
     if id_number:
-        return Resident.objects.filter(id_number=id_number.strip().upper(), merged_into__isnull=True).first()
-    return None
+        return Resident.objects.filter(id_number=id_number, merged_into__isnull=True).first(), ""
+    return None, ""
 
 
-def record_swab(*, site: Site, tube_code: str, person: Resident | None, user=None, raw: str = "") -> Swab:
+def campaigns_at(site: Site, day: dt.date | None = None) -> list[Campaign]:
+    """The campaigns running on ``day`` over the site's place, the one a swab joins first (started
+    last, as campaigns.pooling assigns them) first."""
+    day = day or timezone.localdate()
+    running = Campaign.objects.filter(starts_on__lte=day, ends_on__gte=day).order_by("-starts_on", "-pk")
+    return [c for c in running if c.scope_level == "city" or getattr(site, f"{c.scope_level}_id") == c.scope_id]
+
+
+def pool_size_at(site: Site) -> int:
+    running = campaigns_at(site)
+    return running[0].pool_size if running else int(policy().campaign_pool_size)
+
+
+@transaction.atomic
+def record_swab(*, site: Site, tube_code: str, person: Resident | None, user=None, unusable_code: str = "") -> Swab:
     """One swab at a live site, through the same pool_members import as files (one set of rules,
-    rejects kept); the tube closes when it reaches the campaign's pool size."""
+    refusals kept with the rest); the tube closes when it reaches the campaign's pool size.
+
+    The tube's row is locked for the swab, so two samplers' scans into one tube are numbered in
+    turn and cannot overfill it. A resend of a swab already in the tube answers ``duplicate``, even
+    after the tube closed (devices resend safely). A tube opened at another site is refused: a
+    wrong or reused barcode. ``unusable_code`` is why :func:`identify` found nobody for a token."""
+    from core.imports.reasons import reason_sentence
     from core.imports.runner import run_import_rows
+    from core.models import ImportRejection
 
     tube_code = tube_code.strip()
     if not tube_code:
         return Swab("rejected", "", reason="missing_tube", message=_("Scan the tube first."))
-    tube = Tube.objects.filter(code=tube_code).first()
-    if tube is not None and tube.status != TubeStatus.OPEN:
+    tube = Tube.objects.select_for_update().filter(code=tube_code).first()
+
+    def answer(outcome: str, reason: str = "", message: str = "") -> Swab:
+        current = Tube.objects.filter(code=tube_code).first()
+        members, capacity = (current.members, current.capacity) if current else (0, pool_size_at(site))
+        closed = current is not None and current.status != TubeStatus.OPEN
         return Swab(
-            "rejected",
-            tube_code,
-            tube.members,
-            tube.capacity,
-            True,
-            "tube_closed",
-            _("Tube %(tube)s is already closed; take a new tube.") % {"tube": tube_code},
+            outcome, tube_code, members, capacity, closed, reason, message, person.masked_name if person else ""
         )
+
+    if tube is not None and tube.site_code and tube.site_code != site.code:
+        return answer(
+            "rejected",
+            "tube_other_site",
+            _("Tube %(tube)s belongs to another site (%(site)s); take a new tube.")
+            % {"tube": tube_code, "site": tube.site_code},
+        )
+    if person is None and unusable_code:
+        return answer("rejected", "bad_code", unusable_code)
     if person is None:
-        return Swab("rejected", tube_code, reason="unknown_person", message=_("Nobody matches this code or number."))
-    if PoolMember.objects.filter(pool_id=tube_code, person=person).exists():
-        tube = Tube.objects.get(code=tube_code)
-        return Swab("duplicate", tube_code, tube.members, tube.capacity, tube.status != TubeStatus.OPEN)
+        return answer("rejected", "unknown_person", _("Nobody matches this code or number."))
+    if tube is not None and PoolMember.objects.filter(tube=tube, person=person).exists():
+        return answer("duplicate", message=_("Already in tube %(tube)s.") % {"tube": tube_code})
+    if tube is not None and tube.status != TubeStatus.OPEN:
+        return answer(
+            "rejected", "tube_closed", _("Tube %(tube)s is already closed; take a new tube.") % {"tube": tube_code}
+        )
     row = {
         "pool_id": tube_code,
         "id_number": person.id_number or "",
-        "name": person.name if not person.id_number else "",
-        "phone": person.phone if not person.id_number else "",
+        "name": "" if person.id_number else person.name,
+        "phone": "" if person.id_number else person.phone,
         "sampled_at": timezone.now().isoformat(timespec="seconds"),
         "site_code": site.code,
         "position": str((tube.members if tube else 0) + 1),
     }
     batch = run_import_rows("pool_members", [row], user=user, source="api", label=f"site {site.code}")
-    tube = Tube.objects.filter(code=tube_code).first()
     if batch.rejected:
-        from core.imports.reasons import reason_sentence
-        from core.models import ImportRejection
-
         rejection = ImportRejection.objects.filter(last_batch=batch).first()
         reason = rejection.reason if rejection else next(iter(batch.rejected))
         message = reason_sentence(reason, rejection.column, rejection.detail, kind="pool_members") if rejection else ""
-        members, capacity = (tube.members, tube.capacity) if tube else (0, 0)
-        return Swab("rejected", tube_code, members, capacity, False, reason, message)
-    return Swab(
-        "recorded",
-        tube_code,
-        tube.members,
-        tube.capacity,
-        tube.status != TubeStatus.OPEN,
-        person=person.masked_name,
-    )
+        return answer("rejected", reason, message)
+    return answer("recorded")
 
 
 def do_close_tube(tube: Tube, user=None) -> Tube:
@@ -446,40 +478,54 @@ def untested_people(campaign: Campaign, user=None, **within: int):
         people = people.filter(**{f"{campaign.scope_level}_id": campaign.scope_id})
     if user is not None:
         people = restrict(user, people)
-    sampled = Participant.objects.filter(campaign=campaign).exclude(status=ParticipantStatus.RESAMPLE)
-    exempt = Exemption.objects.filter(campaign=campaign)
-    return people.exclude(pk__in=sampled.values("person_id")).exclude(pk__in=exempt.values("person_id"))
+    sampled = (
+        Participant.objects.filter(campaign=campaign, person_id=OuterRef("pk"))
+        .with_standing()
+        .exclude(standing=ParticipantStatus.RESAMPLE)
+    )
+    exempt = Exemption.objects.filter(campaign=campaign, person_id=OuterRef("pk"))
+    # NOT EXISTS, not NOT IN: one index probe per resident of the area, not a scan of the campaign
+    return people.exclude(Exists(sampled)).exclude(Exists(exempt))
 
 
 def do_door_to_door(campaign: Campaign, user=None, **within: int) -> int:
     """One door-to-door task (拉网式排查) per building with people still to sample, for its grid
-    worker, listing whom to find; returns the number of tasks opened (one per building and day)."""
-    from geo.models import Building
-    from tasks.services import do_open_task
+    worker, listing whom to find (up to 50 names and rooms, masked); opened set-based, once per
+    building and day. Returns how many were opened."""
+    from django.db.models import Window
+    from django.db.models.functions import RowNumber
+
+    from people.identity import mask_name
+    from tasks.services import NewTask, do_open_many
 
     rows = [row for row in coverage.rollup(campaign, "building", user, **within) if row.untested > 0]
-    buildings = Building.objects.in_bulk([row.key for row in rows])
+    if not rows:
+        return 0
+    listed = (
+        untested_people(campaign, user, **within)
+        .annotate(n=Window(RowNumber(), partition_by=F("building_id"), order_by=F("id").asc()))
+        .filter(n__lte=50)
+        .values_list("building_id", "name", "household__unit", "household__room")
+    )
+    names: dict[int, list[str]] = {}
+    for building_id, name, unit, room in listed:
+        names.setdefault(building_id, []).append(" ".join(p for p in (mask_name(name), unit or "", room or "") if p))
     today = timezone.localdate().isoformat()
-    opened = 0
-    for row in rows:
-        building = buildings.get(row.key)
-        if building is None:
-            continue
-        names = [
-            f"{person.masked_name} {person.household.room if person.household_id else ''}".strip()
-            for person in untested_people(campaign, building_id=building.pk).select_related("household")[:50]
-        ]
-        task = do_open_task(
-            "door_to_door",
-            subject=building,
-            title=_("Door-to-door: %(n)d to sample in %(building)s") % {"n": row.untested, "building": row.name},
-            detail="\n".join(names),
-            source=f"campaign:{campaign.pk}",
-            dedupe_key=f"campaigns:{campaign.pk}:door:{building.pk}:{today}",
-            opened_by=user,
-        )
-        opened += task.opened_at >= timezone.now() - dt.timedelta(minutes=1)
-    return opened
+    return do_open_many(
+        "door_to_door",
+        [
+            NewTask(
+                row.key,
+                _("Door-to-door: %(n)d to sample in %(building)s") % {"n": row.untested, "building": row.name},
+                f"campaigns:{campaign.pk}:door:{row.key}:{today}",
+                "\n".join(names.get(row.key, [])),
+            )
+            for row in rows
+        ],
+        subject="subject_building",
+        source=f"campaign:{campaign.pk}",
+        opened_by=user,
+    )
 
 
 # --- figures ---------------------------------------------------------------------------------------

@@ -21,17 +21,20 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "risk.set_risk_level",
         "healthcode.decide_appeal",
         "gates.manage_closure",
+        "campaigns.run_campaign",
     ),
     StaffRole.DISTRICT: (
         "tasks.manage_task",
         "core.run_imports",
         "risk.set_risk_level",
         "gates.manage_closure",
+        "campaigns.run_campaign",
     ),
     StaffRole.STREET: (
         "tasks.manage_task",
         "core.run_imports",
         "gates.manage_closure",
+        "campaigns.run_campaign",
     ),
     StaffRole.COMMUNITY_WORKER: (
         "tasks.manage_task",
@@ -42,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "tracing.change_containment",
         "healthcode.decide_appeal",
         "gates.manage_closure",
+        "campaigns.run_campaign",
     ),
     StaffRole.GRID_WORKER: ("people.view_full_identity", "cases.change_personstatus"),
     StaffRole.CADRE: (),
@@ -53,6 +57,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "tracing.change_containment",
         "risk.set_risk_level",
         "healthcode.decide_appeal",
+        "campaigns.run_campaign",
     ),
     StaffRole.HOSPITAL_LIAISON: ("core.run_imports", "cases.change_personstatus"),
     StaffRole.ADMINISTRATOR: (
@@ -68,6 +73,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "risk.set_risk_level",
         "healthcode.decide_appeal",
         "gates.manage_closure",
+        "campaigns.run_campaign",
     ),
 }
 

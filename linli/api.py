@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from campaigns.api import router as campaigns_router
 from core.api import router as core_router
 from core.api_auth import API_AUTH
 from gates.api import router as gates_router
@@ -21,3 +22,4 @@ api.add_router("/risk", risk_router)
 api.add_router("/tracing", tracing_router)
 api.add_router("/healthcode", healthcode_router)
 api.add_router("/gates", gates_router)
+api.add_router("/campaigns", campaigns_router)

@@ -21,6 +21,8 @@ urlpatterns = [
     path("healthcode/", include("healthcode.urls")),
     path("gates/", include("gates.urls")),
     path("gate/", include("gates.urls_app")),
+    path("campaigns/", include("campaigns.urls")),
+    path("sample/", include("campaigns.urls_site")),
     path("me/", include("residents.urls")),
     path("", include("core.urls")),
     path("api/", api.urls),

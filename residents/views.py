@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from campaigns.services import notices_for
 from core.middleware import client_ip
 from core.policy import policy
 from healthcode.choices import HEX, AppealStatus, Colour, Rule
@@ -146,6 +147,33 @@ def _refresh_seconds(remaining: int) -> int:
     return max(5, min(300, remaining - max(10, min(60, remaining // 5))))
 
 
+def _notice_status(status: str) -> str:
+    """Where the resident stands in a campaign, in words (campaigns.services.ResidentNotice.status)."""
+    labels = {
+        "": _("Not sampled yet"),
+        "sampled": _("Sampled, result pending"),
+        "negative": _("Negative"),
+        "held": _("Held: stay home, a grid worker will re-swab you"),
+        "positive": _("Positive: stay home, your community will contact you"),
+        "resample": _("Your sample must be taken again: please come back to your site"),
+        "exempt": _("Exempt: you need not come to the site"),
+    }
+    return labels.get(status, status)
+
+
+def _campaign_notices(resident) -> list[dict]:
+    """The testing campaigns that ask this resident to come: notice, slot and status."""
+    return [
+        {
+            "campaign": notice.campaign,
+            "slot": notice.slot,
+            "status": notice.status or "not_sampled",
+            "status_label": _notice_status(notice.status),
+        }
+        for notice in notices_for(resident)
+    ]
+
+
 @never_cache
 @auth.resident_required
 def my_code(request: HttpRequest) -> HttpResponse:
@@ -170,6 +198,7 @@ def my_code(request: HttpRequest) -> HttpResponse:
             "expires": expires,
             "refresh_seconds": _refresh_seconds(remaining),
             "shared_phone": len(residents_for_phone(resident.phone)) > 1,
+            "notices": _campaign_notices(resident),
         },
     )
 

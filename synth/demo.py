@@ -110,6 +110,64 @@ def set_up_gates(log=print) -> int:
     return len(compounds)
 
 
+DEMO_CAMPAIGN = "demo-screening"
+
+
+def set_up_campaign(residents: int, seed: int, log=print):
+    """issue #6 on the demo city: a citywide campaign planned, its sites and slots published, the
+    swabs of yesterday in tubes of 10, the lab file with two positive tubes (every member held with a
+    recall task), and the re-swabs of the first positive tube (its infected member enters the
+    infected path and starts a containment; the rest are released). The second tube's re-swab file
+    is left for the user to import (``lab_results_recall.csv`` under ``$LINLI_HOME/demo-campaign``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+    from django.utils import timezone
+
+    from campaigns import coverage, services
+    from campaigns.models import Campaign
+    from synth import campaign as synth_campaign
+
+    if Campaign.objects.filter(code=DEMO_CAMPAIGN).exists():
+        return Campaign.objects.get(code=DEMO_CAMPAIGN)
+    day = timezone.localdate() - dt.timedelta(days=1)
+    files = synth_campaign.generate_campaign(generate_city(residents, seed), seed=seed, day=day)
+    folder = Path(settings.LINLI_HOME) / "demo-campaign"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = synth_campaign.write_campaign(files, folder)
+    campaign = services.do_plan(
+        code=DEMO_CAMPAIGN,
+        name="全员核酸检测 Citywide testing",
+        scope=Division.objects.get(level="city"),
+        starts_on=day,
+        ends_on=day + dt.timedelta(days=2),
+        pool_size=10,
+        notice="请按通知时间到指定采样点采样，携带身份证或健康码，全程佩戴口罩、保持1米间距。",
+    )
+    sites = services.import_sites(paths[synth_campaign.SITES].read_text(encoding="utf-8"))
+    slots = services.assign_slots(campaign)
+    services.do_publish_notices(campaign)
+    for kind, path in (
+        ("pool_members", paths[synth_campaign.POOL_MEMBERS]),
+        ("lab_results", paths[synth_campaign.POOL_RESULTS]),
+    ):
+        run_import(kind, path.read_bytes(), filename=path.name, source="import", max_bytes=0)
+    recall = files.tables[synth_campaign.RECALL_RESULTS]
+    first_positive = sorted(set(recall.column("pool_id").to_pylist()))[:1]
+    if first_positive:
+        first = recall.filter(pc.is_in(recall.column("pool_id"), value_set=pa.array(first_positive)))
+        target = folder / "lab_results_recall_first_tube.csv"
+        pacsv.write_csv(first, target)
+        run_import("lab_results", target.read_bytes(), filename=target.name, source="import", max_bytes=0)
+    totals = coverage.total(campaign)
+    log(
+        f"  campaign         {totals.tested:>9,} sampled of {totals.target:,} at {sites.created + sites.updated} sites "
+        f"({slots} compounds given a slot); {totals.held} held, {totals.positive} positive; recall results of the "
+        f"second positive tube left in {paths[synth_campaign.RECALL_RESULTS]}"
+    )
+    return campaign
+
+
 def _busiest(level: str, parent_field: str | None = None, parent=None) -> Division:
     """The division of ``level`` (under ``parent``) with the most residents, so demos show data."""
     qs = Division.objects.filter(level=level)

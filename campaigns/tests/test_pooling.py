@@ -83,7 +83,7 @@ def eight_tubes(city) -> dict[str, list[str]]:
 
 
 def status_of(campaign, person_id) -> str:
-    return Participant.objects.get(campaign=campaign, person_id=person_id).status
+    return Participant.objects.with_standing().get(campaign=campaign, person_id=person_id).standing
 
 
 def test_a_campaign_counts_its_residents_per_building(campaign, city):
@@ -264,3 +264,12 @@ def test_swabs_outside_the_campaign_area_or_dates_belong_to_no_campaign(city):
     load("pool_members", members(city, {"T2": inside}, at="2020-06-01T09:00:00+08:00"))
     assert PoolMember.objects.filter(pool_id="T2", campaign__isnull=True).count() == 3
     assert coverage.total(campaign).target == 20
+
+
+def test_the_nightly_job_finds_the_kept_counts_right(campaign, city):
+    from campaigns.jobs import nightly
+
+    tubes = eight_tubes(city)
+    load("pool_members", members(city, tubes))
+    load("lab_results", results(dict.fromkeys(tubes, "negative") | {"P003": "positive"}))
+    assert nightly() == {"campaigns": 1, "buildings_repaired": {"wuhan-may": 0}}

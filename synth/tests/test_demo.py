@@ -44,6 +44,7 @@ def test_demo_sets_up_a_city_and_staff_at_every_level(tmp_path, settings, capsys
     assert client.login(username="grid", password=logins["grid"])
     assert client.get("/").status_code == 200
     _issue_5_done_when(users["city"])
+    _issue_6_done_when(users["grid"])
     call_command("demo", "--no-serve")  # again: keeps the city and the same passwords
     assert json.loads((tmp_path / "demo-logins.json").read_text()) == logins
     assert Resident.objects.filter(registered=True).count() == 1500
@@ -71,6 +72,49 @@ def test_console_command_synth_and_import_exit_codes(tmp_path):
     assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 800)
     broken = _linli(home, "import", "residents", str(out / "divisions.csv"))
     assert broken.returncode != 0 and "id_number" in broken.stderr
+
+
+def _issue_6_done_when(grid_worker) -> None:
+    """Issue #6, 'Done when', on the demo city: a campaign planned, sampled in pools and resulted from
+    a lab file with two positive tubes; their members held with recall tasks; the infected member of
+    the re-swabbed tube in the infected path with a containment; coverage by grid correct."""
+    from django.db.models import Count
+
+    from campaigns import coverage
+    from campaigns.models import Campaign, Participant, Tube
+    from cases.models import PersonStatus
+    from synth.demo import DEMO_CAMPAIGN
+    from tasks.models import Task
+    from tracing.models import Containment
+
+    campaign = Campaign.objects.get(code=DEMO_CAMPAIGN)
+    assert campaign.slots.exists() and campaign.notices_published_at is not None
+    positive = list(Tube.objects.filter(campaign=campaign, status="positive").order_by("code"))
+    assert len(positive) == 2
+    first, second = positive
+    released = Participant.objects.with_standing().filter(tube=first)
+    assert sorted(released.values_list("standing", flat=True)) == ["negative"] * (first.members - 1) + ["positive"]
+    infected = released.get(standing="positive").person
+    assert PersonStatus.objects.get(person=infected).category in {"asymptomatic", "confirmed"}
+    assert Containment.objects.filter(case=infected).exists()
+    held = Participant.objects.with_standing().filter(tube=second)
+    assert held.count() == second.members and set(held.values_list("standing", flat=True)) == {"held"}
+    recalls = Task.objects.filter(task_type="recall", resident_id__in=held.values("person_id"))
+    assert recalls.count() == second.members and not recalls.filter(assignee__isnull=True).exists()
+    by_grid = {row.key: row for row in coverage.rollup(campaign, "grid")}
+    sampled = Participant.objects.filter(campaign=campaign).values("grid_id").annotate(n=Count("pk"))
+    assert {row["grid_id"]: row["n"] for row in sampled} == {k: v.tested for k, v in by_grid.items() if v.tested}
+    residents = Resident.objects.filter(registered=True).values("grid_id").annotate(n=Count("pk"))
+    assert {row["grid_id"]: row["n"] for row in residents} == {k: v.target for k, v in by_grid.items()}
+    mine = coverage.rollup(campaign, "grid", grid_worker)
+    assert len(mine) == 1 and mine[0].key == grid_worker_grid(grid_worker)
+
+
+def grid_worker_grid(user) -> int:
+    from core.scoping import jurisdiction_of
+
+    (grid,) = jurisdiction_of(user).nodes["grid"]
+    return grid
 
 
 def _issue_5_done_when(staff) -> None:

@@ -11,7 +11,14 @@ from huey.contrib.djhuey import HUEY
 
 from core.jobs import start_demo_ticker
 from people.models import Resident
-from synth.demo import create_demo_staff, import_city, logins_path, set_up_gates, staff_every_node
+from synth.demo import (
+    create_demo_staff,
+    import_city,
+    logins_path,
+    set_up_campaign,
+    set_up_gates,
+    staff_every_node,
+)
 
 
 class Command(BaseCommand):
@@ -46,6 +53,7 @@ class Command(BaseCommand):
             HUEY.immediate = True  # confirmed cases start their containments as the feeds arrive
             import_city(residents, seed, log=self.stdout.write, before_feeds=self._staff)
             set_up_gates(log=self.stdout.write)
+            set_up_campaign(residents, seed, log=self.stdout.write)
         logins = self._staff()
         self.stdout.write(
             _("Ready in %(s).1f s. Demo logins (also in %(file)s):")

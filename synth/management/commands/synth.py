@@ -19,6 +19,13 @@ Venue scans and a seeded outbreak (synth.mobility, synth.outbreak):
   --outbreak N    N index infections spread over those scans (implies --scans): ``case_reports.csv``
                   for the cases diagnosed in the period (``OB-…``; merged into the feeds' file when
                   feeds are written too) and ``outbreak_truth.csv``; the scans stop at isolation
+
+A testing campaign (synth.campaign):
+
+  --campaign      one day (--campaign-date, default 2020-05-22) of pooled sampling: sites, tube members
+                  (``pool_members.csv``), the tubes' results and the positive tubes' re-swabs
+                  (``lab_results_pools.csv``, ``lab_results_recall.csv``) and the truth; with
+                  --campaign-bad-rows also the rows an importer must survive
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from typing import ClassVar
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from synth.campaign import CAMPAIGN_DAY, COVERAGE, POOL_SIZE, POSITIVES, PREVALENCE, generate_campaign, write_campaign
 from synth.city import generate_city
 from synth.feeds import FEED_DATE, feed_day, merge_feeds, noisy_feeds, write_feeds
 from synth.mobility import SCAN_DAYS, SCAN_START, SCANS, generate_scans, write_scans
@@ -39,20 +47,14 @@ from synth.outbreak import OUTBREAK_TRUTH, merge_case_reports, outbreak_tables, 
 from synth.writer import write_city, write_tables
 
 
-def _date(text: str) -> dt.date:
+def _date(value: str | dt.date, error: str) -> dt.date:
+    """The date an option gives (a ``date`` when called from code), or ``error`` as a CommandError."""
+    if isinstance(value, dt.date):
+        return value
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError as error:
-        raise CommandError(_("--feed-date must be a date like 2020-02-05")) from error
-
-
-def _scan_date(text: str | dt.date) -> dt.date:
-    if isinstance(text, dt.date):
-        return text
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as error:
-        raise CommandError(_("--scan-start must be a date like 2020-01-22")) from error
+        return dt.date.fromisoformat(value)
+    except ValueError as problem:
+        raise CommandError(error) from problem
 
 
 class Command(BaseCommand):
@@ -90,6 +92,38 @@ class Command(BaseCommand):
             default=0,
             help="seed N index infections in the scans; writes case_reports.csv and outbreak_truth.csv (default 0)",
         )
+        parser.add_argument(
+            "--campaign",
+            action="store_true",
+            help="also write one day of a pooled testing campaign: sites, pool_members, lab results and truth",
+        )
+        parser.add_argument(
+            "--campaign-date",
+            type=str,
+            default=CAMPAIGN_DAY.isoformat(),
+            help="day of the campaign (default 2020-05-22)",
+        )
+        parser.add_argument("--pool-size", type=int, default=POOL_SIZE, help="people per tube (default 10)")
+        parser.add_argument(
+            "--coverage", type=float, default=COVERAGE, help="share of residents sampled, 0 to 1 (default 0.9)"
+        )
+        parser.add_argument(
+            "--prevalence",
+            type=float,
+            default=PREVALENCE,
+            help="share of the sampled who are infected, 0 to 1 (default 0.0001)",
+        )
+        parser.add_argument(
+            "--campaign-positives",
+            type=int,
+            default=POSITIVES,
+            help="at least this many of the sampled are infected (default 2)",
+        )
+        parser.add_argument(
+            "--campaign-bad-rows",
+            action="store_true",
+            help="also write the campaign's bad rows (a tube scanned twice, an overfilled tube …) and their truth",
+        )
 
     def handle(
         self,
@@ -105,6 +139,13 @@ class Command(BaseCommand):
         scan_days: int = SCAN_DAYS,
         scan_start: str | dt.date = SCAN_START,
         outbreak: int = 0,
+        campaign: bool = False,
+        campaign_date: str | dt.date = CAMPAIGN_DAY,
+        pool_size: int = POOL_SIZE,
+        coverage: float = COVERAGE,
+        prevalence: float = PREVALENCE,
+        campaign_positives: int = POSITIVES,
+        campaign_bad_rows: bool = False,
         **options: object,
     ) -> None:
         if residents < 1:
@@ -117,8 +158,17 @@ class Command(BaseCommand):
             raise CommandError(_("--scan-days must be at least 1"))
         if outbreak < 0:
             raise CommandError(_("--outbreak must not be negative"))
-        day = feed_date if isinstance(feed_date, dt.date) else _date(feed_date)
-        first_scan_day = _scan_date(scan_start)
+        if pool_size < 1:
+            raise CommandError(_("--pool-size must be at least 1"))
+        if not 0 <= coverage <= 1:
+            raise CommandError(_("--coverage must be between 0 and 1"))
+        if not 0 <= prevalence <= 1:
+            raise CommandError(_("--prevalence must be between 0 and 1"))
+        if campaign_positives < 0:
+            raise CommandError(_("--campaign-positives must not be negative"))
+        day = _date(feed_date, _("--feed-date must be a date like 2020-02-05"))
+        first_scan_day = _date(scan_start, _("--scan-start must be a date like 2020-01-22"))
+        campaign_day = _date(campaign_date, _("--campaign-date must be a date like 2020-05-22"))
         started = time.perf_counter()
         city = generate_city(residents, seed)
         generated = time.perf_counter()
@@ -191,6 +241,34 @@ class Command(BaseCommand):
                 "case_reports": counts["case_reports"],
                 "files": {name: {"path": str(path), "rows": extra[name].num_rows} for name, path in paths.items()},
             }
+        if campaign:
+            clock = time.perf_counter()
+            try:
+                drawn = generate_campaign(
+                    city,
+                    seed=seed,
+                    day=campaign_day,
+                    pool_size=pool_size,
+                    coverage=coverage,
+                    prevalence=prevalence,
+                    positives=campaign_positives,
+                    bad_rows=campaign_bad_rows,
+                )
+            except ValueError as error:  # bad rows in a city too small for them
+                raise CommandError(str(error)) from error
+            generated_campaign = time.perf_counter()
+            campaign_paths = write_campaign(drawn, out)
+            summary["campaign"] = {
+                **drawn.summary,
+                "files": {
+                    name: {"path": str(path), "rows": drawn.tables[name].num_rows}
+                    for name, path in campaign_paths.items()
+                    if name in drawn.tables
+                },
+                "documents": {name: str(path) for name, path in campaign_paths.items() if name not in drawn.tables},
+            }
+            summary["seconds"]["campaign"] = round(generated_campaign - clock, 3)
+            summary["seconds"]["campaign_write"] = round(time.perf_counter() - generated_campaign, 3)
         summary["seconds"]["total"] = round(time.perf_counter() - started, 3)
         if json:
             self.stdout.write(_dumps(summary))
@@ -237,6 +315,23 @@ class Command(BaseCommand):
                     "household": info["settings"]["household"],
                     "venue": info["settings"]["venue"],
                     "reports": info["case_reports"],
+                }
+            )
+            for name, file in info["files"].items():
+                self.stdout.write(f"  {name + '.csv':<22}{file['rows']:>12,}")
+        if "campaign" in summary:
+            info = summary["campaign"]
+            self.stdout.write(
+                _(
+                    "Testing campaign on %(day)s: %(sampled)s of %(residents)s residents sampled at %(sites)s sites "
+                    "into %(tubes)s tubes of up to %(pool_size)s; %(positive_pools)s positive tubes, %(infected)s "
+                    "infected, %(invalid_tubes)s invalid tubes, %(over_12h)s tube results after more than 12 hours"
+                )
+                % {
+                    **info,
+                    "sampled": f"{info['sampled']:,}",
+                    "residents": f"{info['residents']:,}",
+                    "tubes": f"{info['tubes']:,}",
                 }
             )
             for name, file in info["files"].items():
