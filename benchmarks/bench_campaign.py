@@ -257,9 +257,10 @@ def copy_residents(city) -> int:
     now = "now()"
     count = execute(
         "INSERT INTO people_resident (id_number, name, name_pinyin, registered, sex, phone, residence_type, tags, "
-        "building_id, compound_id, grid_id, community_id, street_id, district_id, created_at, updated_at) "
-        "SELECT p.id_number, p.name, '', true, '', '', '', '', b.id, b.compound_id, b.grid_id, b.community_id, "
-        f"b.street_id, b.district_id, {now}, {now} FROM bench_people p JOIN geo_building b ON b.code = p.building_code"
+        "extra, building_id, compound_id, grid_id, community_id, street_id, district_id, created_at, updated_at) "
+        "SELECT p.id_number, p.name, '', true, '', '', '', '', '{}'::jsonb, b.id, b.compound_id, b.grid_id, "
+        f"b.community_id, b.street_id, b.district_id, {now}, {now} FROM bench_people p "
+        "JOIN geo_building b ON b.code = p.building_code"
     )
     execute("DROP TABLE bench_people")
     execute("ANALYZE people_resident")

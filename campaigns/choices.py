@@ -2,12 +2,13 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CampaignStatus(models.TextChoices):
     PLANNED = "planned", _("Planned")
     SAMPLING = "sampling", _("Sampling")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("campaign", "Closed")
 
 
 class TubeStatus(models.TextChoices):

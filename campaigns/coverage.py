@@ -29,7 +29,6 @@ COUNTED = tuple(
         ParticipantStatus.RESAMPLE,
     )
 )
-PLACE = ("compound_id", "grid_id", "community_id", "street_id", "district_id")
 LEVEL_COLUMNS = {
     "district": "district_id",
     "street": "street_id",
@@ -247,6 +246,12 @@ def _names(level: str, ids: list[int]) -> dict[int, str]:
         }
     model = Compound if level == "compound" else Division
     return dict(model.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+def differing_buildings(before: list[tuple], after: list[tuple]) -> int:
+    """How many buildings' counts differ between two :func:`stored_counts` readings."""
+    old, new = {row[0]: row for row in before}, {row[0]: row for row in after}
+    return sum(1 for building in old.keys() | new.keys() if old.get(building) != new.get(building))
 
 
 def stored_counts(campaign: Campaign) -> list[tuple]:

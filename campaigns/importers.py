@@ -62,7 +62,7 @@ class PoolMemberImport(ImportKind):
         """Fill the staging rows (person, place, campaign, tube), insert them complete in one
         statement, then the rules that need the rows in place (campaigns.pooling)."""
         target = PoolMember._meta.db_table
-        prepare_staging(staging)
+        last_old_tube = prepare_staging(staging)
         result = upsert(
             staging,
             target=target,
@@ -96,6 +96,6 @@ class PoolMemberImport(ImportKind):
             user_id=ctx.user_id,
             source=ctx.source,
         )
-        refused = after_members_loaded(ctx, staging, complete_lists=ctx.source != "api")
+        refused = after_members_loaded(ctx, staging, complete_lists=ctx.source != "api", last_old_tube=last_old_tube)
         result.inserted -= refused
         return result

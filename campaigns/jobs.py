@@ -21,7 +21,7 @@ def nightly() -> dict:
         coverage.refresh_targets(campaign)
         before = coverage.stored_counts(campaign)
         coverage.recount(campaign)
-        repaired[campaign.code] = len(set(before) ^ set(coverage.stored_counts(campaign))) // 2
+        repaired[campaign.code] = coverage.differing_buildings(before, coverage.stored_counts(campaign))
     return {"campaigns": len(repaired), "buildings_repaired": repaired}
 
 

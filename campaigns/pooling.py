@@ -20,15 +20,14 @@ from core.imports.kinds import LoadContext
 from core.imports.sql import Staging, execute, fetch, is_postgres, secondary_indexes_rebuilt
 from core.policy import policy
 from feeds.models import LinkMethod
+from people.models import PLACE_COLUMNS
 
 MEMBERS = "campaigns_poolmember"
 TUBES = "campaigns_tube"
 BATCH_TUBES = "campaign_batch_tubes"
 TWICE = "campaign_twice"
 LATEST = "campaign_latest"
-
-
-PLACES = ("district_id", "street_id", "community_id", "grid_id", "compound_id", "building_id")
+PLACES = PLACE_COLUMNS
 # what the importer adds to its staging table so that every member row is inserted complete, once
 STAGING_COLUMNS = (
     ("person_id", "bigint"),
@@ -41,20 +40,24 @@ STAGING_COLUMNS = (
 NEW_TUBES = "campaign_new_tubes"
 
 
-def prepare_staging(staging: Staging) -> None:
+def prepare_staging(staging: Staging) -> int:
     """Before the insert, in the staging table (temporary and unindexed, so cheap to update): the
     person by identity number and their place, the campaign, and the tube (new tubes created).
     Updating the member table afterwards instead, one column at a time, rewrote every new row and
-    all its indexes five times over (42 s for 180,000 swabs on PostgreSQL)."""
+    all its indexes five times over (42 s for 180,000 swabs on PostgreSQL). Returns the highest
+    tube id from before: the tubes made here have greater ones."""
     s = staging.name
     if is_postgres():  # a temporary table has no statistics until analysed; the joins below need them
         execute(f"ANALYZE {s}")
     now = timezone.now()
+    (last_old_tube,) = fetch(f"SELECT COALESCE(MAX(id), 0) FROM {TUBES}")[0]
     execute(f"DROP TABLE IF EXISTS {NEW_TUBES}")
     execute(
         f"CREATE TEMPORARY TABLE {NEW_TUBES} AS SELECT DISTINCT s.pool_id AS code FROM {s} s "
         f"WHERE NOT EXISTS (SELECT 1 FROM {TUBES} t WHERE t.code = s.pool_id)"
     )
+    if is_postgres():
+        execute(f"ANALYZE {NEW_TUBES}")
     execute(
         f"INSERT INTO {TUBES} (code, site_code, capacity, members, overfilled, status, result_sample, lab_code, "
         f"created_at, updated_at) SELECT n.code, '', %s, 0, false, '{TubeStatus.OPEN.value}', '', '', %s, %s "
@@ -75,18 +78,14 @@ def prepare_staging(staging: Staging) -> None:
         f"UPDATE {s} AS s SET tube_id = t.id FROM {TUBES} t WHERE s.person_id IS NULL AND t.code = s.pool_id"
     )
     _assign_campaigns(f"{s} AS s", "s", "s.person_id IS NULL", f"SELECT MIN(sampled_on), MAX(sampled_on) FROM {s}")
+    return int(last_old_tube)
 
 
 def _campaign_case(days_sql: str, row: str, person: str) -> tuple[str, list]:
     """SQL choosing a linked swab's campaign from its day (``row``.sampled_on) and its person's place
     (``person``.district_id …): the campaigns running then over that place, started last first."""
-    days = fetch(days_sql)[0]
-    if days[0] is None:
-        today = timezone.localdate()
-        days = (today, today)
-    candidates = Campaign.objects.filter(starts_on__lte=days[1], ends_on__gte=days[0]).order_by("-starts_on", "-pk")
     whens, params = [], []
-    for campaign in candidates:
+    for campaign in _running(days_sql):
         place = "1=1" if campaign.scope_level == "city" else f"{person}.{campaign.scope_level}_id = %s"
         whens.append(f"WHEN COALESCE({row}.sampled_on, %s) BETWEEN %s AND %s AND {place} THEN %s")
         params += [timezone.localdate(), campaign.starts_on, campaign.ends_on]
@@ -97,11 +96,12 @@ def _campaign_case(days_sql: str, row: str, person: str) -> tuple[str, list]:
     return f"CASE {' '.join(whens)} END", params
 
 
-def after_members_loaded(ctx: LoadContext, staging: Staging, *, complete_lists: bool) -> int:
+def after_members_loaded(ctx: LoadContext, staging: Staging, *, complete_lists: bool, last_old_tube: int) -> int:
     """Apply the rules to the rows this batch inserted or changed; returns how many it refused.
 
     ``complete_lists``: a file holds whole tubes, so its tubes are closed; a live site adds one swab
-    at a time and its tube closes when full (or when the sampler closes it)."""
+    at a time and its tube closes when full (or when the sampler closes it). Tubes with ids above
+    ``last_old_tube`` were made by this batch."""
     s = staging.name
     now = timezone.now()
     _link_the_rest(ctx, staging)
@@ -110,16 +110,20 @@ def after_members_loaded(ctx: LoadContext, staging: Staging, *, complete_lists: 
         f"DELETE FROM {TUBES} WHERE code IN (SELECT code FROM {NEW_TUBES}) "
         f"AND NOT EXISTS (SELECT 1 FROM {MEMBERS} m WHERE m.tube_id = {TUBES}.id)"
     )  # a new tube whose every swab was refused
-    execute(f"DROP TABLE IF EXISTS {NEW_TUBES}")
+    # the tubes this batch touched that existed before it: only these can have earlier members
     execute(f"DROP TABLE IF EXISTS {BATCH_TUBES}")
-    batch_tubes = f"SELECT DISTINCT s.tube_id AS id FROM {s} s WHERE s._action IS NOT NULL"
-    execute(f"CREATE TEMPORARY TABLE {BATCH_TUBES} AS {batch_tubes}")
+    execute(
+        f"CREATE TEMPORARY TABLE {BATCH_TUBES} AS SELECT DISTINCT s.tube_id AS id FROM {s} s "
+        f"WHERE s._action IS NOT NULL AND s.tube_id <= %s",
+        [last_old_tube],
+    )
     # earlier members of these tubes follow what the new rows change (a tube now overfilled no
     # longer clears them; a lone positive member gains company and is held, not positive)
     results.remember_tubes(f"SELECT id FROM {BATCH_TUBES}")
-    _recount_tubes(now, complete_lists)
+    _recount_tubes(now, complete_lists, s, last_old_tube)
     results.move_with_tubes()
     execute(f"DROP TABLE IF EXISTS {BATCH_TUBES}")
+    execute(f"DROP TABLE IF EXISTS {NEW_TUBES}")
     _move_participants(staging)
     return refused
 
@@ -174,17 +178,21 @@ def _link_probabilistically(ctx: LoadContext, rows: list[tuple]) -> None:
     )
 
 
+def _running(days_sql: str) -> list[Campaign]:
+    """The campaigns running on any day between the first and last swab (``days_sql`` gives them),
+    started last first: the order in which a swab is given to one."""
+    first, last = fetch(days_sql)[0]
+    if first is None:
+        first = last = timezone.localdate()
+    return list(Campaign.objects.filter(starts_on__lte=last, ends_on__gte=first).order_by("-starts_on", "-pk"))
+
+
 def _assign_campaigns(table: str, alias: str, where: str, days_sql: str) -> None:
     """Each swab belongs to the campaign running that day over the person's place (or, for someone
     not yet linked, over the site's place); when campaigns overlap, the one started last wins.
     Rows of ``table`` (aliased ``alias``) matching ``where`` with no campaign yet are assigned."""
-    days = fetch(days_sql)[0]
-    if days[0] is None:
-        today = timezone.localdate()
-        days = (today, today)
-    candidates = Campaign.objects.filter(starts_on__lte=days[1], ends_on__gte=days[0]).order_by("-starts_on", "-pk")
     a = alias
-    for campaign in candidates:
+    for campaign in _running(days_sql):
         in_dates = f"COALESCE({a}.sampled_on, %s) BETWEEN %s AND %s"
         params = [timezone.localdate(), campaign.starts_on, campaign.ends_on]
         if campaign.scope_level == "city":
@@ -232,10 +240,23 @@ def _refuse_second_tubes(ctx: LoadContext, staging: Staging) -> int:
     return count
 
 
-def _recount_tubes(now, complete_lists: bool) -> None:
-    """Members, times, day, site and campaign of the batch's tubes from their member rows, with the
-    campaign's pool size; a tube is closed when its list is complete (a file) or it is full, and
-    overfilled when it holds more. One statement."""
+def _recount_tubes(now, complete_lists: bool, s: str, last_old_tube: int) -> None:
+    """Members, times, day, site and campaign of the batch's tubes, with the campaign's pool size; a
+    tube is closed when its list is complete (a file) or it is full, and overfilled when it holds
+    more. Tubes new in this batch are counted from the staging rows (all their members are there);
+    tubes that existed before, from their member rows."""
+    counted = "m.tube_id, COUNT(*) AS n, MIN(m.sampled_at) AS first_at, MAX(m.sampled_at) AS last_at, "
+    counted += "MIN(m.sampled_on) AS day, COALESCE(MAX(m.site_code), '') AS site, MAX(m.campaign_id) AS campaign_id"
+    new = (
+        f"SELECT {counted} FROM {s} m WHERE m._action IS NOT NULL "
+        f"AND m.tube_id > {int(last_old_tube)} GROUP BY m.tube_id"
+    )
+    old = f"SELECT {counted} FROM {MEMBERS} m WHERE m.tube_id IN (SELECT id FROM {BATCH_TUBES}) GROUP BY m.tube_id"
+    for members in (new, old):
+        _set_tubes(now, complete_lists, members)
+
+
+def _set_tubes(now, complete_lists: bool, members: str) -> None:
     full = "1=1" if complete_lists else f"a.n >= COALESCE(c.pool_size, {TUBES}.capacity)"
     execute(
         f"UPDATE {TUBES} SET members = a.n, first_sampled_at = a.first_at, last_sampled_at = a.last_at, "
@@ -244,10 +265,8 @@ def _recount_tubes(now, complete_lists: bool) -> None:
         f"overfilled = (a.n > COALESCE(c.pool_size, {TUBES}.capacity)), "
         f"status = CASE WHEN {TUBES}.status = '{TubeStatus.OPEN.value}' AND {full} "
         f"THEN '{TubeStatus.CLOSED.value}' ELSE {TUBES}.status END, updated_at = %s "
-        "FROM (SELECT m.tube_id, COUNT(*) AS n, MIN(m.sampled_at) AS first_at, MAX(m.sampled_at) AS last_at, "
-        "MIN(m.sampled_on) AS day, MAX(m.site_code) AS site, MAX(m.campaign_id) AS campaign_id "
-        f"FROM {MEMBERS} m WHERE m.tube_id IN (SELECT id FROM {BATCH_TUBES}) GROUP BY m.tube_id) a "
-        "LEFT JOIN campaigns_campaign c ON c.id = a.campaign_id LEFT JOIN campaigns_site st ON st.code = a.site "
+        f"FROM ({members}) a LEFT JOIN campaigns_campaign c ON c.id = a.campaign_id "
+        "LEFT JOIN campaigns_site st ON st.code = a.site "
         f"WHERE {TUBES}.id = a.tube_id",
         [now],
     )

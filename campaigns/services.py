@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Avg, Count, Exists, F, Max, Min, OuterRef, Q
+from django.db.models import Avg, Count, Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -184,7 +184,7 @@ def import_sites(text: str) -> SiteImport:
                 raise ValueError(_("closes before it opens"))
             capacity = int(row["capacity_per_hour"])
             if capacity <= 0:
-                raise ValueError(_("capacity must be positive"))
+                raise ValueError(_("people per hour must be above 0"))
             parsed.append(
                 {
                     "code": row["site_code"].strip(),
@@ -614,7 +614,3 @@ def positivity_warning(campaign: Campaign) -> bool:
     return (totals.held + totals.positive) / max(totals.tested, 1) / max(campaign.pool_size, 1) > float(
         policy().campaign_pooling_max_prevalence
     )
-
-
-def last_activity(campaign: Campaign):
-    return Tube.objects.filter(campaign=campaign).aggregate(at=Max("updated_at"))["at"]

@@ -133,8 +133,8 @@ class Command(BaseCommand):
         before = coverage.stored_counts(campaign)
         coverage.recount(campaign)
         after = coverage.stored_counts(campaign)
-        differences = sorted(set(before) ^ set(after))
-        self.stdout.write(f"{len(after)} buildings recounted; {len(differences)} rows differed from the kept counts")
+        differing = coverage.differing_buildings(before, after)
+        self.stdout.write(f"{len(after)} buildings recounted; {differing} differed from the kept counts")
 
     def _door_to_door(self, campaign: Campaign, options) -> None:
         within = {}
