@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from campaigns import results
-from campaigns.choices import ParticipantStatus, TubeStatus
+from campaigns.choices import CampaignStatus, ParticipantStatus, TubeStatus
 from campaigns.coverage import MOVES, apply_moves, create_moves_table, standing_sql
 from campaigns.models import Campaign
 from core.imports.kinds import LoadContext
@@ -125,7 +125,17 @@ def after_members_loaded(ctx: LoadContext, staging: Staging, *, complete_lists: 
     execute(f"DROP TABLE IF EXISTS {BATCH_TUBES}")
     execute(f"DROP TABLE IF EXISTS {NEW_TUBES}")
     _move_participants(staging)
+    _start_campaigns(s)
     return refused
+
+
+def _start_campaigns(s: str) -> None:
+    """A planned campaign whose first swabs arrive is sampling (saved one by one: a few campaigns,
+    each change logged)."""
+    ids = [row[0] for row in fetch(f"SELECT DISTINCT campaign_id FROM {s} WHERE campaign_id IS NOT NULL")]
+    for campaign in Campaign.objects.filter(pk__in=ids, status=CampaignStatus.PLANNED):
+        campaign.status = CampaignStatus.SAMPLING
+        campaign.save(update_fields=["status", "updated_at"])
 
 
 def _link_the_rest(ctx: LoadContext, staging: Staging) -> None:

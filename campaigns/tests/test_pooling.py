@@ -100,6 +100,7 @@ def test_negative_pools_clear_and_positive_pools_hold_with_recall_tasks(campaign
     batch = load("pool_members", members(city, tubes))
     assert batch.inserted == 40 and batch.linked == {"id_number": 40}
     assert Tube.objects.filter(campaign=campaign, status=TubeStatus.CLOSED, members=5).count() == 8
+    assert Campaign.objects.get(pk=campaign.pk).status == "sampling"  # its first swabs started it
     assert coverage.total(campaign).tested == 40
     assert coverage.total(campaign).awaiting == 40
 
