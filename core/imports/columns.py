@@ -253,6 +253,9 @@ class DateTime(Parser):
     def parse(self, values: pa.Array) -> Parsed:
         if len(values) and pc.all(pc.match_substring_regex(values, _PLAIN_LOCAL)).as_py():
             return _parse_plain_local(values)
+        if len(values) and pc.all(pc.match_substring_regex(values, _SHANGHAI_ISO)).as_py():
+            # labs' and sites' machines write ISO 8601 with +08:00 throughout: that is local time
+            return _parse_plain_local(pc.utf8_slice_codeunits(values, 0, 19))
         text = pc.replace_substring(pc.utf8_upper(values), "/", "-")
         text = pc.replace_substring_regex(text, r"^(\d{4}-\d{1,2}-\d{1,2})[ T]", r"\1T")
         # zero-pad month/day/hour, add seconds, default the offset to +08:00, 'Z' means UTC
@@ -277,6 +280,7 @@ class DateTime(Parser):
 
 
 _PLAIN_LOCAL = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$"
+_SHANGHAI_ISO = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$"  # Asia/Shanghai: +08:00, no DST since 1991
 _SHANGHAI_OFFSET = 8 * 3600
 _MONTH_DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 

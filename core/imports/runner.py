@@ -127,16 +127,17 @@ def _reject_duplicate_keys(kind, table: pa.Table, lines: np.ndarray, reasons: np
     candidates = np.flatnonzero(complete)
     if len(candidates) < 2:
         return
-    if len(kind.key) == 1:  # the usual case: one hash pass says whether any key repeats at all
-        column = table.column(kind.key[0])
-        column = column if len(candidates) == len(column) else column.take(pa.array(candidates))
-        if pc.count_distinct(column).as_py() == len(candidates):
-            return
-    keyed = pa.table({k: table.column(k) for k in kind.key}).take(pa.array(candidates))
-    composite = keyed.column(0).cast(pa.string())
-    for name in kind.key[1:]:
-        composite = pc.binary_join_element_wise(composite, keyed.column(name).cast(pa.string()), "\x1f")
-    values = composite.to_numpy(zero_copy_only=False).astype(str)
+    whole = len(candidates) == table.num_rows
+    keyed = pa.table({k: table.column(k) for k in kind.key})
+    keyed = keyed if whole else keyed.take(pa.array(candidates))
+    composite = keyed.column(0)
+    if len(kind.key) > 1:
+        composite = composite.cast(pa.string())
+        for name in kind.key[1:]:
+            composite = pc.binary_join_element_wise(composite, keyed.column(name).cast(pa.string()), "\x1f")
+    if pc.count_distinct(composite).as_py() == len(candidates):
+        return  # the usual case: one hash pass says no key repeats (np.unique of 1.5 M strings took 1.6 s)
+    values = composite.cast(pa.string()).to_numpy(zero_copy_only=False).astype(str)
     _, first_index, inverse = np.unique(values, return_index=True, return_inverse=True)
     duplicate = np.arange(len(values)) != first_index[inverse]
     if duplicate.any():

@@ -338,3 +338,20 @@ def test_large_loads_keep_foreign_keys(city, monkeypatch):
         Resident.objects.filter(name="外键0").update(household_id=10**9)
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def test_times_parse_the_same_whichever_form_and_path():
+    """contracts.md, Times: the machine-written forms take fast paths (all plain local, or all ISO
+    with +08:00); they must agree with the general parser, value for value, and still refuse
+    impossible dates."""
+    import pyarrow as pa
+
+    from core.imports.columns import DateTime
+
+    parser = DateTime()
+    iso = ["2020-05-22T09:00:00+08:00", "2020-02-29T23:59:59+08:00", "2021-02-29T08:00:00+08:00"]
+    plain = ["2020-05-22 09:00:00", "2020-02-29 23:59:59", "2021-02-29 08:00:00"]
+    general = ["2020-05-22T01:00:00Z", "2020/02/29 23:59:59", "2021-02-29T08:00:00+0800"]  # mixed: slow path
+    fast_iso, fast_plain, slow = (parser.parse(pa.array(values)) for values in (iso, plain, general))
+    assert fast_iso.values.to_pylist()[:2] == fast_plain.values.to_pylist()[:2] == slow.values.to_pylist()[:2]
+    assert list(fast_iso.reasons) == list(fast_plain.reasons) == list(slow.reasons) == ["", "", "invalid_date"]
