@@ -17,13 +17,13 @@ from campaigns import coverage
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign, Exemption, Site, Slot
 from campaigns.services import do_plan
+from campaigns.tests.rows import load, members, results
 from core.choices import ReadAction, StaffRole
-from core.imports.runner import run_import
 from core.models import ReadLog
 from geo.models import Division
 from people.models import Resident
 from tasks.models import Task
-from tests_support.city import to_csv, valid_id
+from tests_support.city import valid_id
 
 DAY = dt.date(2020, 5, 22)
 JIANG_AN, WU_CHANG = "420102", "420106"
@@ -34,35 +34,6 @@ def english_client(user) -> Client:
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     client.force_login(user)
     return client
-
-
-def members(tubes: dict[str, list[str]], at: str = "2020-05-22T09:00:00+08:00") -> list[dict]:
-    return [
-        {"pool_id": tube, "id_number": person, "position": str(n), "sampled_at": at, "site_code": "S1"}
-        for tube, people in tubes.items()
-        for n, person in enumerate(people, start=1)
-    ]
-
-
-def results(rows: dict[str, str], at: str = "2020-05-22T18:00:00+08:00") -> list[dict]:
-    return [
-        {
-            "sample_id": tube,
-            "pool_id": tube,
-            "id_number": "",
-            "sampled_at": "2020-05-22T10:00:00+08:00",
-            "reported_at": at,
-            "lab_code": "LAB1",
-            "result": result,
-        }
-        for tube, result in rows.items()
-    ]
-
-
-def load(kind: str, rows: list[dict]):
-    batch = run_import(kind, to_csv(rows), filename=f"{kind}.csv")
-    assert batch.status == "done", batch.error
-    return batch
 
 
 def people_of(grid: Division) -> list[Resident]:
@@ -446,7 +417,7 @@ def test_exemptions_are_made_by_identity_number(city, staff, campaign):
     assert list(english_client(staff["other_grid"]).get("/campaigns/wuhan-may/exemptions/").context["page"]) == []
 
 
-def test_tubes_filter_and_a_tube_detail_logs_the_read_of_its_members(city, staff, campaign, sampled):
+def test_tubes_filter_and_a_tube_detail_logs_the_read_of_its_members(staff, campaign, sampled):
     load("pool_members", members({"BIG": [p.id_number for p in sampled["c"][:6]]}))
     load("lab_results", results({"ORPHAN": "negative"}))
     client = english_client(staff["command"])

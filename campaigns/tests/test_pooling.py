@@ -11,12 +11,11 @@ from campaigns import coverage
 from campaigns.choices import ParticipantStatus, TubeStatus
 from campaigns.models import Campaign, Participant, PoolMember, Tube
 from campaigns.services import do_exempt, do_plan
+from campaigns.tests.rows import individual, load, members, results
 from cases.models import PersonStatus
-from core.imports.runner import run_import
 from geo.models import Division
 from healthcode.models import HealthCode
 from tasks.models import Task
-from tests_support.city import to_csv
 
 DAY = dt.date(2020, 5, 22)
 
@@ -35,46 +34,6 @@ def campaign(city) -> Campaign:
 
 def ids(city) -> list[str]:
     return sorted(city.residents)
-
-
-def members(city, tubes: dict[str, list[str]], at: str = "2020-05-22T09:00:00+08:00") -> list[dict]:
-    return [
-        {"pool_id": tube, "id_number": person, "position": str(n), "sampled_at": at, "site_code": "S1"}
-        for tube, people in tubes.items()
-        for n, person in enumerate(people, start=1)
-    ]
-
-
-def results(rows: dict[str, str], at: str = "2020-05-22T18:00:00+08:00") -> list[dict]:
-    return [
-        {
-            "sample_id": tube,
-            "pool_id": tube,
-            "id_number": "",
-            "sampled_at": "2020-05-22T10:00:00+08:00",
-            "reported_at": at,
-            "lab_code": "LAB1",
-            "result": result,
-        }
-        for tube, result in rows.items()
-    ]
-
-
-def individual(person: str, result: str, sample: str) -> dict:
-    return {
-        "sample_id": sample,
-        "pool_id": "",
-        "id_number": person,
-        "sampled_at": "2020-05-23T09:00:00+08:00",
-        "reported_at": "2020-05-23T15:00:00+08:00",
-        "result": result,
-    }
-
-
-def load(kind: str, rows: list[dict]):
-    batch = run_import(kind, to_csv(rows), filename=f"{kind}.csv")
-    assert batch.status == "done", batch.error
-    return batch
 
 
 def eight_tubes(city) -> dict[str, list[str]]:
@@ -97,7 +56,7 @@ def test_a_campaign_counts_its_residents_per_building(campaign, city):
 def test_negative_pools_clear_and_positive_pools_hold_with_recall_tasks(campaign, city):
     tubes = eight_tubes(city)
     worker = city.staff("grid-a", "grid_worker", city.grid("420102", 1))
-    batch = load("pool_members", members(city, tubes))
+    batch = load("pool_members", members(tubes))
     assert batch.inserted == 40 and batch.linked == {"id_number": 40}
     assert Tube.objects.filter(campaign=campaign, status=TubeStatus.CLOSED, members=5).count() == 8
     assert Campaign.objects.get(pk=campaign.pk).status == "sampling"  # its first swabs started it
@@ -146,10 +105,10 @@ def _incremental_equals_recount(campaign):
 
 def test_reimporting_the_same_files_changes_nothing(campaign, city):
     tubes = eight_tubes(city)
-    load("pool_members", members(city, tubes))
+    load("pool_members", members(tubes))
     load("lab_results", results(dict.fromkeys(tubes, "negative")))
     before = coverage.stored_counts(campaign)
-    again = load("pool_members", members(city, tubes))
+    again = load("pool_members", members(tubes))
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 40)
     load("lab_results", results(dict.fromkeys(tubes, "negative")))
     assert coverage.stored_counts(campaign) == before
@@ -161,7 +120,7 @@ def test_a_result_before_its_member_list_waits_and_then_applies(campaign, city):
     load("lab_results", results({"P001": "positive"}))
     waiting = Tube.objects.get(code="P001")
     assert waiting.members == 0 and waiting.status == TubeStatus.POSITIVE
-    load("pool_members", members(city, {"P001": tubes["P001"]}))
+    load("pool_members", members({"P001": tubes["P001"]}))
     assert {status_of(campaign, city.residents[p].pk) for p in tubes["P001"]} == {ParticipantStatus.HELD}
     assert Task.objects.filter(task_type="recall").count() == 5
 
@@ -175,7 +134,7 @@ def test_a_result_for_an_unknown_tube_is_kept_not_lost(campaign, city):
 
 def test_a_tube_scanned_twice_in_a_file_is_refused_once(campaign, city):
     tubes = {"P000": ids(city)[:5]}
-    rows = members(city, tubes)
+    rows = members(tubes)
     batch = load("pool_members", rows + rows[:5])
     assert batch.rejected == {"duplicate_key_in_file": 5}
     assert Tube.objects.get(code="P000").members == 5
@@ -183,8 +142,8 @@ def test_a_tube_scanned_twice_in_a_file_is_refused_once(campaign, city):
 
 def test_a_person_in_two_tubes_the_same_day_is_refused_with_the_first_tube_named(campaign, city):
     people = ids(city)
-    load("pool_members", members(city, {"P000": people[:5]}))
-    batch = load("pool_members", members(city, {"P001": [people[0], *people[5:9]]}))
+    load("pool_members", members({"P000": people[:5]}))
+    batch = load("pool_members", members({"P001": [people[0], *people[5:9]]}))
     assert batch.rejected == {"person_in_two_tubes": 1}
     rejection = batch.rejections.get()
     assert rejection.detail == "P000" and rejection.data["id_number"] == people[0]
@@ -192,16 +151,16 @@ def test_a_person_in_two_tubes_the_same_day_is_refused_with_the_first_tube_named
     assert PoolMember.objects.filter(person__id_number=people[0]).count() == 1
     assert coverage.total(campaign).tested == 9
     # within one file, the later row is the one refused
-    batch = load("pool_members", members(city, {"P002": people[10:12], "P003": [people[10]]}))
+    batch = load("pool_members", members({"P002": people[10:12], "P003": [people[10]]}))
     assert batch.rejected == {"person_in_two_tubes": 1}
     assert batch.rejections.get().data["pool_id"] == "P003"
 
 
 def test_the_next_day_is_a_new_round_not_a_conflict(campaign, city):
     people = ids(city)
-    load("pool_members", members(city, {"P000": people[:5]}))
+    load("pool_members", members({"P000": people[:5]}))
     load("lab_results", results({"P000": "negative"}))
-    batch = load("pool_members", members(city, {"Q000": people[:5]}, at="2020-05-23T09:00:00+08:00"))
+    batch = load("pool_members", members({"Q000": people[:5]}, at="2020-05-23T09:00:00+08:00"))
     assert not batch.rejected
     assert status_of(campaign, city.residents[people[0]].pk) == ParticipantStatus.SAMPLED
     totals = coverage.total(campaign)
@@ -211,14 +170,14 @@ def test_the_next_day_is_a_new_round_not_a_conflict(campaign, city):
 
 def test_an_overfilled_tube_holds_everyone_if_positive_and_clears_nobody_if_negative(campaign, city):
     people = ids(city)
-    load("pool_members", members(city, {"BIG1": people[:6], "BIG2": people[6:12]}))
+    load("pool_members", members({"BIG1": people[:6], "BIG2": people[6:12]}))
     assert set(Tube.objects.filter(code__in=["BIG1", "BIG2"]).values_list("overfilled", flat=True)) == {True}
     load("lab_results", results({"BIG1": "positive", "BIG2": "negative"}))
     assert {status_of(campaign, city.residents[p].pk) for p in people[:6]} == {ParticipantStatus.HELD}
     assert {status_of(campaign, city.residents[p].pk) for p in people[6:12]} == {ParticipantStatus.RESAMPLE}
     assert coverage.total(campaign).untested == 40 - 12 + 6
     # the redo the same day is allowed: the overfilled tube does not count
-    assert not load("pool_members", members(city, {"REDO": people[6:11]})).rejected
+    assert not load("pool_members", members({"REDO": people[6:11]})).rejected
 
 
 def test_exempt_people_are_not_counted_as_untested(campaign, city):
@@ -227,7 +186,7 @@ def test_exempt_people_are_not_counted_as_untested(campaign, city):
     assert Task.objects.filter(task_type="home_sample", resident=person).exists()
     totals = coverage.total(campaign)
     assert (totals.exempt, totals.untested) == (1, 39)
-    load("pool_members", members(city, {"HOME1": [person.id_number]}))  # sampled at home after all
+    load("pool_members", members({"HOME1": [person.id_number]}))  # sampled at home after all
     totals = coverage.total(campaign)
     assert (totals.exempt, totals.tested, totals.untested) == (0, 1, 39)
     _incremental_equals_recount(campaign)
@@ -243,7 +202,7 @@ def test_a_single_tube_positive_is_an_infection_at_once(city):
         pool_size=1,
     )
     person = next(p for p in city.residents.values() if p.district.code == "420102000000")
-    load("pool_members", members(city, {"S1": [person.id_number]}))
+    load("pool_members", members({"S1": [person.id_number]}))
     load("lab_results", results({"S1": "positive"}))
     assert status_of(campaign, person.pk) == ParticipantStatus.POSITIVE
     assert PersonStatus.objects.get(person=person).category == "asymptomatic"
@@ -260,9 +219,9 @@ def test_swabs_outside_the_campaign_area_or_dates_belong_to_no_campaign(city):
     )
     outside = [p.id_number for p in city.residents.values() if p.district.code != "420102000000"][:3]
     inside = [p.id_number for p in city.residents.values() if p.district.code == "420102000000"][:3]
-    load("pool_members", members(city, {"T1": outside + inside}))
+    load("pool_members", members({"T1": outside + inside}))
     assert Participant.objects.filter(campaign=campaign).count() == 3
-    load("pool_members", members(city, {"T2": inside}, at="2020-06-01T09:00:00+08:00"))
+    load("pool_members", members({"T2": inside}, at="2020-06-01T09:00:00+08:00"))
     assert PoolMember.objects.filter(pool_id="T2", campaign__isnull=True).count() == 3
     assert coverage.total(campaign).target == 20
 
@@ -271,6 +230,6 @@ def test_the_nightly_job_finds_the_kept_counts_right(campaign, city):
     from campaigns.jobs import nightly
 
     tubes = eight_tubes(city)
-    load("pool_members", members(city, tubes))
+    load("pool_members", members(tubes))
     load("lab_results", results(dict.fromkeys(tubes, "negative") | {"P003": "positive"}))
     assert nightly() == {"campaigns": 1, "buildings_repaired": {"wuhan-may": 0}}
