@@ -29,14 +29,7 @@ COUNTED = tuple(
         ParticipantStatus.RESAMPLE,
     )
 )
-LEVEL_COLUMNS = {
-    "district": "district_id",
-    "street": "street_id",
-    "community": "community_id",
-    "grid": "grid_id",
-    "compound": "compound_id",
-    "building": "building_id",
-}
+LEVEL_COLUMNS = Coverage.scope_fields  # level -> the column holding its node, district … building
 CHILD_LEVEL = {
     "city": "district",
     "district": "street",

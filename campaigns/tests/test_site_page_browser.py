@@ -5,33 +5,17 @@ dashboard then counts the swabs. Screenshots are saved under the test's temporar
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
-from django.db import OperationalError
 from django.utils import timezone
 
 from campaigns import coverage
 from campaigns.models import Site, Tube
 from campaigns.services import do_plan
 from geo.models import Division
+from tests_support.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-
-def wait_for(condition, seconds: float = 15.0) -> None:
-    """Poll the database while the live server writes to it (SQLite's shared in-memory test
-    database answers 'table is locked' while the server thread holds a write)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if condition():
-                return
-        except OperationalError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.1)
 
 
 def test_a_tube_filled_at_the_sampling_site(city, live_server, chromium, tmp_path):

@@ -6,28 +6,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.db import OperationalError
 
 from gates.models import GateCheck
 from gates.services import ensure_gate
 from tasks.models import Task
+from tests_support.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-
-def wait_for(condition, seconds: float = 15.0) -> None:
-    """Poll the database while the live server writes to it (SQLite's shared in-memory test
-    database answers 'table is locked' while the server thread holds a write)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if condition():
-                return
-        except OperationalError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.1)
 
 
 def record_by_id_number(page, id_number: str, temperature: str) -> None:
