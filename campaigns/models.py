@@ -18,7 +18,7 @@ from campaigns.choices import CampaignStatus, ExemptionReason, ParticipantStatus
 from core.models import ChangeLoggedModel, TimeStampedModel
 from feeds.models import FeedRecord
 from geo.models import ancestor_column
-from people.models import PlacedByPerson
+from people.models import PlacedByPerson, Resident
 
 POOL_SIZES = ((1, "1"), (5, "5"), (10, "10"))
 
@@ -322,14 +322,7 @@ class Participant(PlacedByPerson):
 class Coverage(models.Model):
     """Counts for one building in one campaign, kept current by campaigns.coverage."""
 
-    scope_fields = {
-        "district": "district_id",
-        "street": "street_id",
-        "community": "community_id",
-        "grid": "grid_id",
-        "compound": "compound_id",
-        "building": "building_id",
-    }
+    scope_fields = Resident.scope_fields  # the same place columns, district … building
 
     campaign = models.ForeignKey(
         Campaign,
