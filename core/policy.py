@@ -63,9 +63,49 @@ DEFAULTS: dict[str, PolicyItem] = {
             "recall": 6,
             "home_sample": 24,
             "door_to_door": 24,
+            "care_visit": 48,
+            "deliver": 24,
         },
         _("Task deadlines by type (hours)"),
         "domain.md §4: report within 2 h, investigation within 24 h (6th edition, March 2020)",
+    ),
+    "help_deadline_hours": PolicyItem(
+        {
+            "medicine": 12,
+            "groceries": 24,
+            "escort": 2,
+            "elderly_care": 12,
+            "mental_health": 12,
+            "report_problem": 48,
+            "other": 48,
+        },
+        _("Help requests: hours to close, by category"),
+        "domain.md §9: Beijing's grid closed cases in 6.5 h on average; Linli defaults",
+    ),
+    "help_page_next_level": PolicyItem(
+        {
+            "medicine": False,
+            "groceries": False,
+            "escort": True,
+            "elderly_care": False,
+            "mental_health": False,
+            "report_problem": False,
+            "other": False,
+        },
+        _("Help requests: categories that page the next level up at once"),
+        "issue #7 item 2: urgent categories (escort to hospital)",
+        choices=(True, False),
+    ),
+    "help_requests_per_phone_per_hour": PolicyItem(
+        5, _("Help requests one phone may file in an hour"), "Linli default: stops flooding from one phone"
+    ),
+    "help_requests_per_phone_per_day": PolicyItem(
+        20, _("Help requests one phone may file in a day"), "Linli default: stops flooding from one phone"
+    ),
+    "care_visit_days": PolicyItem(
+        {"elderly_alone": 7, "chronic": 14, "pregnant": 14, "disabled": 14},
+        _("Key-group care: days between visits, by group"),
+        "issue #7 item 3; Linli defaults (weekly for elderly living alone)",
     ),
     "linkage_auto_link_probability": PolicyItem(
         0.99, _("Person linkage: link automatically at or above this match probability"), "issue #3, item 2"
@@ -177,7 +217,7 @@ def _validate(key: str, value: Any) -> Any:
 
 def _checked(item: PolicyItem, value: Any, where: str) -> Any:
     if item.choices and value not in item.choices:
-        raise ValueError(f"{where}: must be one of {', '.join(item.choices)}")
+        raise ValueError(f"{where}: must be one of {', '.join(str(c) for c in item.choices)}")
     return value
 
 

@@ -15,12 +15,14 @@ class TaskType(models.TextChoices):
     VERIFY = "verify", _("Verify")
     REVIEW = "review", _("Review")
     RELEASE = "release", _("Release")
-    HELP = "help", _("Help")
+    HELP = "help", _("Help request")
     DISINFECT = "disinfect", _("Disinfect")
     REFER = "refer", _("Refer to a fever clinic")
     RECALL = "recall", _("Re-swab after a positive pool")
     HOME_SAMPLE = "home_sample", _("Sample at home")
     DOOR_TO_DOOR = "door_to_door", _("Door-to-door check of the untested")
+    CARE_VISIT = "care_visit", _("Key-group visit")
+    DELIVER = "deliver", _("Deliver supplies")
     OTHER = "other", _("Other")
 
 
@@ -88,4 +90,5 @@ class NotificationKind(models.TextChoices):
     TAKEN_OVER = "taken_over", _("Handed to someone else")
     FED_BACK = "fed_back", _("Fed back, to verify")
     SENT_BACK = "sent_back", _("Sent back")
+    PAGED = "paged", _("Urgent: paged to the level above")
     INFO = "info", _("Information")
