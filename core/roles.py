@@ -22,6 +22,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "healthcode.decide_appeal",
         "gates.manage_closure",
         "campaigns.run_campaign",
+        "assistance.take_help_request",
+        "care.manage_care",
     ),
     StaffRole.DISTRICT: (
         "tasks.manage_task",
@@ -29,12 +31,16 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "risk.set_risk_level",
         "gates.manage_closure",
         "campaigns.run_campaign",
+        "assistance.take_help_request",
+        "care.manage_care",
     ),
     StaffRole.STREET: (
         "tasks.manage_task",
         "core.run_imports",
         "gates.manage_closure",
         "campaigns.run_campaign",
+        "assistance.take_help_request",
+        "care.manage_care",
     ),
     StaffRole.COMMUNITY_WORKER: (
         "tasks.manage_task",
@@ -46,8 +52,15 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "healthcode.decide_appeal",
         "gates.manage_closure",
         "campaigns.run_campaign",
+        "assistance.take_help_request",
+        "care.manage_care",
     ),
-    StaffRole.GRID_WORKER: ("people.view_full_identity", "cases.change_personstatus"),
+    StaffRole.GRID_WORKER: (
+        "people.view_full_identity",
+        "cases.change_personstatus",
+        "assistance.take_help_request",
+        "care.manage_care",
+    ),
     StaffRole.CADRE: (),
     StaffRole.CDC_EPIDEMIOLOGIST: (
         "core.see_whole_city",
@@ -74,6 +87,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "healthcode.decide_appeal",
         "gates.manage_closure",
         "campaigns.run_campaign",
+        "assistance.take_help_request",
+        "care.manage_care",
     ),
 }
 

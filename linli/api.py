@@ -2,7 +2,9 @@
 
 from ninja import NinjaAPI
 
+from assistance.api import router as assistance_router
 from campaigns.api import router as campaigns_router
+from care.api import router as care_router
 from core.api import router as core_router
 from core.api_auth import API_AUTH
 from gates.api import router as gates_router
@@ -23,3 +25,5 @@ api.add_router("/tracing", tracing_router)
 api.add_router("/healthcode", healthcode_router)
 api.add_router("/gates", gates_router)
 api.add_router("/campaigns", campaigns_router)
+api.add_router("/help", assistance_router)
+api.add_router("/care", care_router)

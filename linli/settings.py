@@ -98,6 +98,8 @@ INSTALLED_APPS = [
     "healthcode",
     "gates",
     "campaigns",
+    "assistance",
+    "care",
     "residents",
     "synth",
 ]

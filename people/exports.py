@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -13,12 +14,16 @@ from openpyxl import Workbook
 from core.audit import log_reads_of_queryset
 from core.choices import ReadAction
 from people.identity import mask_id_number, mask_phone
+from people.services import LedgerColumns
 
 EXPORT_LIMIT = 200_000
 
 
-def ledger_workbook(user, queryset: QuerySet, title: str, full_identity: bool = False) -> bytes:
-    """The ledger as an XLSX file; identity and phone numbers masked unless ``full_identity``."""
+def ledger_workbook(
+    user, queryset: QuerySet, title: str, full_identity: bool = False, extra: Sequence[LedgerColumns] = ()
+) -> bytes:
+    """The ledger as an XLSX file; identity and phone numbers masked unless ``full_identity``;
+    ``extra`` columns (people.services.LedgerColumns) after the register's own."""
     today = timezone.localdate()
     queryset = queryset[:EXPORT_LIMIT]
     workbook = Workbook(write_only=True)
@@ -36,6 +41,7 @@ def ledger_workbook(user, queryset: QuerySet, title: str, full_identity: bool = 
             _("Room"),
             _("Residence type"),
             _("Tags"),
+            *(header for c in extra for header in c.headers()),
         ]
     )
     ids = []
@@ -54,6 +60,7 @@ def ledger_workbook(user, queryset: QuerySet, title: str, full_identity: bool = 
                 r.household.room if r.household else "",
                 r.get_residence_type_display(),
                 "; ".join(r.tag_list),
+                *(cell for c in extra for cell in c.cells(r)),
             ]
         )
     log_reads_of_queryset(user, ReadAction.EXPORT, queryset.model.objects.filter(pk__in=ids))

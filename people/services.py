@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -74,9 +75,36 @@ def ledger_queryset(user, f: LedgerFilter, today: dt.date | None = None) -> Quer
         qs = qs.filter(birth_date__lte=_years_ago(today, f.age_min))
     if f.age_max is not None:  # younger than age_max + 1
         qs = qs.filter(birth_date__gt=_years_ago(today, f.age_max + 1))
+    for columns in ledger_columns(f.group):
+        qs = columns.annotate(qs)
     return qs.select_related("compound", "building", "household").order_by(
         "grid_id", "building_id", "household_id", "id"
     )
+
+
+@dataclass(frozen=True)
+class LedgerColumns:
+    """Columns a domain app adds to some key-group ledgers (page and XLSX) without people importing
+    it (arrows point toward people, never back; compare core.panels). ``annotate`` adds what the
+    cells need to the residents' query set-based (subqueries, no query per row); ``cells`` reads
+    them off one annotated resident."""
+
+    groups: frozenset[str]
+    headers: Callable[[], list[str]]
+    annotate: Callable[[QuerySet], QuerySet]
+    cells: Callable[[Resident], list]
+
+
+LEDGER_COLUMNS: list[LedgerColumns] = []
+
+
+def add_ledger_columns(columns: LedgerColumns) -> None:
+    if columns not in LEDGER_COLUMNS:
+        LEDGER_COLUMNS.append(columns)
+
+
+def ledger_columns(group: str) -> list[LedgerColumns]:
+    return [c for c in LEDGER_COLUMNS if group in c.groups]
 
 
 def ledger_members(user, f: LedgerFilter) -> QuerySet:

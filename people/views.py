@@ -18,7 +18,15 @@ from core.scoping import get_scoped_or_404, restrict
 from people.choices import KeyGroup, ResidenceType
 from people.exports import ledger_workbook
 from people.models import Resident
-from people.services import LedgerFilter, group_counts, ledger_count, ledger_queryset, parse_node, search_queryset
+from people.services import (
+    LedgerFilter,
+    group_counts,
+    ledger_columns,
+    ledger_count,
+    ledger_queryset,
+    parse_node,
+    search_queryset,
+)
 
 SEARCH_LIMIT = 50
 
@@ -108,8 +116,9 @@ def ledger(request, group: str):
     )
     qs = ledger_queryset(request.user, f)
     label = str(KeyGroup(group).label)
+    extra = ledger_columns(group)
     if request.GET.get("format") == "xlsx":
-        content = ledger_workbook(request.user, qs, label)
+        content = ledger_workbook(request.user, qs, label, extra=extra)
         response = HttpResponse(
             content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
@@ -133,7 +142,8 @@ def ledger(request, group: str):
             "label": label,
             "page": page,
             "f": f,
-            "rows": [(r, r.age_on(today)) for r in page.object_list],
+            "rows": [(r, r.age_on(today), [cell for c in extra for cell in c.cells(r)]) for r in page.object_list],
+            "extra_headers": [header for c in extra for header in c.headers()],
             "query": query.urlencode(),
             "residence_types": ResidenceType.choices,
             "node": request.GET.get("node", ""),
