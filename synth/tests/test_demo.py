@@ -45,6 +45,7 @@ def test_demo_sets_up_a_city_and_staff_at_every_level(tmp_path, settings, capsys
     assert client.get("/").status_code == 200
     _issue_5_done_when(users["city"])
     _issue_6_done_when(users["grid"])
+    _issue_7_done_when(users, logins)
     call_command("demo", "--no-serve")  # again: keeps the city and the same passwords
     assert json.loads((tmp_path / "demo-logins.json").read_text()) == logins
     assert Resident.objects.filter(registered=True).count() == 1500
@@ -108,6 +109,83 @@ def _issue_6_done_when(grid_worker) -> None:
     assert {row["grid_id"]: row["n"] for row in residents} == {k: v.target for k, v in by_grid.items()}
     mine = coverage.rollup(campaign, "grid", grid_worker)
     assert len(mine) == 1 and mine[0].key == grid_worker_grid(grid_worker)
+
+
+def _issue_7_done_when(users: dict, logins: dict) -> None:
+    """Issue #7, 'Done when', on the demo city: a resident signs in and asks for medicine; it goes to
+    the cadre answerable for the building, who lets it run late, so it escalates to the grid
+    worker, who sees it in the inbox, delivers and closes it; the resident rates it; an Open311
+    client lists and creates requests; the counts appear for the community."""
+    import datetime as dt
+
+    from django.conf import settings as django_settings
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from assistance.models import HelpRequest
+    from core.models import ApiToken
+    from residents.sms import MemorySender
+    from residents.tests.support import sign_in
+    from tasks.escalation import sweep_overdue
+    from tasks.models import Task
+
+    grid_user, cadre = users["grid"], users["cadre"]
+    (cadre_building,) = {a.building_id for a in cadre.assignments.all()}
+    candidates = Resident.objects.filter(building_id=cadre_building, merged_into__isnull=True).exclude(phone="")
+    shared = set(
+        Resident.objects.filter(phone__in=candidates.values("phone"))
+        .values("phone")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .filter(n__gt=1)
+        .values_list("phone", flat=True)
+    )
+    resident = next(r for r in candidates.order_by("id") if r.phone not in shared)  # no chooser on sign-in
+    django_settings.LINLI_SMS_SENDER = "residents.sms.MemorySender"
+    MemorySender.clear()
+    browser = Client()
+    browser.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert sign_in(browser, phone=resident.phone).status_code == 302
+    response = browser.post("/me/help/new/", {"category": "medicine", "text": "降压药两盒"})
+    item = HelpRequest.objects.get(resident=resident, text="降压药两盒")
+    assert response.url == f"/me/help/{item.pk}/"
+    assert (item.task.assignee, item.task.assigned_level) == (cadre, "building")
+
+    worker = Client()
+    assert worker.login(username="grid", password=logins["grid"])
+    assert "降压药两盒" in worker.get("/tasks/").content.decode()  # in the grid's open tasks already
+    assert Task.objects.filter(task_type="help", escalation_level__gte=1).exists()  # the demo's late escort
+    sweep_overdue(now=item.task.due_at + dt.timedelta(minutes=1))
+    item.task.refresh_from_db()
+    assert (item.task.assignee, item.task.assigned_level, item.task.escalation_level) == (grid_user, "grid", 1)
+    worker.post(f"/help/{item.pk}/start/")
+    worker.post(f"/help/{item.pk}/resolve/", {"feedback": "已送到家"})
+    item.task.refresh_from_db()
+    assert item.task.status == "closed"
+    browser.post(f"/me/help/{item.pk}/rate/", {"stars": "5"})
+    item.refresh_from_db()
+    assert item.rating == 5 and item.task.status == "evaluated"
+
+    key = ApiToken.issue(grid_user, "civic app")[1]
+    listed = worker.get("/open311/v2/requests.json", {"api_key": key}).json()
+    assert item.reference in {r["service_request_id"] for r in listed}
+    created = worker.post(
+        "/open311/v2/requests.json",
+        {"api_key": key, "service_code": "groceries", "description": "米和油", "phone": resident.phone},
+    )
+    assert created.status_code == 201
+
+    community = Client()
+    assert community.login(username="community", password=logins["community"])
+    figures = community.get("/api/help/counts", {"node": f"community:{resident.community_id}"}).json()
+    since = dt.datetime.combine(
+        timezone.localdate() - dt.timedelta(days=6), dt.time(), tzinfo=timezone.get_current_timezone()
+    )
+    asked = HelpRequest.objects.filter(community_id=resident.community_id, created_at__gte=since).count()
+    assert figures["asked_total"] == asked >= 2
+    assert figures["deliveries"]["medicine"] >= 1 and figures["rated"] >= 1
+    page = community.get("/help/counts/", {"node": f"community:{resident.community_id}"}).content.decode()
+    assert f'data-figure="asked_total">{asked}<' in page
 
 
 def grid_worker_grid(user) -> int:

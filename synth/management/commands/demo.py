@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from huey.contrib.djhuey import HUEY
 
+from assistance.demo import set_up as set_up_help
+from care.demo import set_up as set_up_care
 from core.jobs import start_demo_ticker
 from people.models import Resident
 from synth.demo import (
@@ -54,6 +56,8 @@ class Command(BaseCommand):
             import_city(residents, seed, log=self.stdout.write, before_feeds=self._staff)
             set_up_gates(log=self.stdout.write)
             set_up_campaign(residents, seed, log=self.stdout.write)
+            set_up_help(seed, log=self.stdout.write)
+            set_up_care()
         logins = self._staff()
         self.stdout.write(
             _("Ready in %(s).1f s. Demo logins (also in %(file)s):")
