@@ -279,20 +279,25 @@ def do_ask(ask: Ask, now: dt.datetime | None = None) -> HelpRequest:
     )
     if photo is not None:
         request.photo_type = photo[1]
-    with transaction.atomic():
-        if photo is not None:
-            request.photo.save("photo", photo[0], save=False)
-        resident = _requester(ask, phone)
-        if resident is not None:
-            request.resident = resident
-            for column in PLACE_COLUMNS:
-                setattr(request, column, getattr(resident, column))
-        else:
-            compound = nearest_compound(ask.lat, ask.lon) or compound_named_in(ask.address)
-            if compound is not None:
-                _place_from_compound(request, compound)
-        request.save()
-        _route(request, by=request.taken_by)
+    try:
+        with transaction.atomic():
+            if photo is not None:
+                request.photo.save("photo", photo[0], save=False)
+            resident = _requester(ask, phone)
+            if resident is not None:
+                request.resident = resident
+                for column in PLACE_COLUMNS:
+                    setattr(request, column, getattr(resident, column))
+            if request.building_id is None:
+                compound = nearest_compound(ask.lat, ask.lon) or compound_named_in(ask.address)
+                if compound is not None:
+                    _place_from_compound(request, compound)
+            request.save()
+            _route(request, by=request.taken_by)
+    except Exception:
+        if request.photo:  # the row is gone with the transaction: so is its file
+            request.photo.delete(save=False)
+        raise
     log.info(
         "help request %s (%s) from %s via %s: %s",
         request.reference,
@@ -305,9 +310,10 @@ def do_ask(ask: Ask, now: dt.datetime | None = None) -> HelpRequest:
 
 
 def _route(request: HelpRequest, by=None) -> None:
-    """A placed resident's request gets its help task; a placed stranger's a verification task for
-    the community; the rest waits, unplaced, for city staff."""
-    if request.resident_id is not None:
+    """A registered resident's request (one with a building on the register) gets its help task; a
+    stranger's, or that of a person known only from a feed without an address, a verification task
+    for the community found; the rest waits, unplaced, for city staff."""
+    if request.resident_id is not None and request.building_id is not None:
         _open_help_task(request, by, since=request.created_at)
     elif request.compound_id is not None:
         request.verify_task = do_open_task(
@@ -405,6 +411,10 @@ def do_verify(request: HelpRequest, by, resident: Resident) -> HelpRequest:
     """The community found who asked: the request becomes theirs and goes to their building."""
     if request.stage not in (HelpStage.VERIFYING, HelpStage.UNPLACED):
         raise HelpRequestError(_("This request is not waiting for verification."), "not_waiting")
+    if resident.building_id is None:
+        raise HelpRequestError(
+            _("This person has no address on the register. Register where they live first."), "no_address"
+        )
     with transaction.atomic():
         locked = HelpRequest.objects.select_for_update().get(pk=request.pk)
         locked.resident = resident
@@ -466,7 +476,25 @@ def do_resolve(request: HelpRequest, by, feedback: str) -> HelpRequest:
     if task.status != TaskStatus.FED_BACK:
         do_feed_back(task, by, feedback)
     do_close(task, by, feedback)
+    transaction.on_commit(lambda: _tell_requester_done(request, feedback))
     return request
+
+
+def _tell_requester_done(request: HelpRequest, feedback: str) -> None:
+    """An SMS to the phone that asked: done, what was done, and that a rating is welcome. Best
+    effort: a gateway failure is logged, the request stays closed."""
+    from residents.sms import SmsError, send_sms
+
+    message = _(
+        "Linli: your help request %(ref)s is done (%(feedback)s). Rate it under Help on the resident pages."
+    ) % {
+        "ref": request.reference,
+        "feedback": feedback.strip()[:60],
+    }
+    try:
+        send_sms(request.phone, message)
+    except SmsError:
+        log.warning("could not tell %s that %s is done", mask_phone(request.phone), request.reference)
 
 
 def do_withdraw(request: HelpRequest, resident: Resident) -> HelpRequest:

@@ -91,12 +91,19 @@ def test_a_late_request_escalates_up_the_chain(resident, cadre, grid_worker, com
     assert item.task.escalation_level == 1
 
 
-def test_handle_resolve_and_rate(resident, grid_worker):
+def test_handle_resolve_and_rate(resident, grid_worker, settings, django_capture_on_commit_callbacks):
+    from residents.sms import MemorySender
+
+    settings.LINLI_SMS_SENDER = "residents.sms.MemorySender"
+    MemorySender.clear()
     item = ask(resident)
     do_handle(item, grid_worker)
     item.task.refresh_from_db()
     assert item.task.status == "handling" and progress(item)[0] == "handling"
-    do_resolve(item, grid_worker, "送到家门口")
+    with django_capture_on_commit_callbacks(execute=True):
+        do_resolve(item, grid_worker, "送到家门口")
+    told = MemorySender.last_to(resident.phone)
+    assert told is not None and item.reference in told.message and "送到家门口" in told.message
     item.refresh_from_db()
     assert item.task.status == "closed" and item.task.feedback == "送到家门口"
     assert progress(item)[0] == "done"
@@ -252,3 +259,29 @@ def test_reject_keeps_the_request_with_its_reason(resident, grid_worker, communi
     item.refresh_from_db()
     assert item.stage == HelpStage.REJECTED and item.task.status == "cancelled"
     assert progress(item)[0] == "rejected"
+
+
+def test_a_person_known_only_from_a_feed_is_verified_like_a_stranger(city, resident, community_worker):
+    from people.models import Resident
+
+    unplaced = Resident.objects.create(name="新来的", id_number="", phone="13700000004", registered=False)
+    compound = Compound.objects.get(pk=resident.compound_id)
+    item = do_ask(Ask(category="groceries", text="没有菜了", phone=unplaced.phone, address=compound.name))
+    assert item.resident == unplaced and item.stage == HelpStage.VERIFYING and item.task is None
+    with pytest.raises(HelpRequestError) as refused:
+        do_verify(item, community_worker, unplaced)
+    assert refused.value.code == "no_address"
+
+
+def test_a_failure_while_routing_leaves_no_row_and_no_photo(resident, settings, tmp_path, monkeypatch):
+    settings.MEDIA_ROOT = tmp_path
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("assistance.services._route", broken)
+    upload = SimpleUploadedFile("a.png", image_bytes("PNG"), content_type="image/png")
+    with pytest.raises(RuntimeError):
+        ask(resident, photo=upload)
+    assert not HelpRequest.objects.exists()
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
