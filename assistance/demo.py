@@ -52,7 +52,7 @@ def set_up(seed: int = 2020, log=print) -> int:
     for n in range(DEMO_REQUESTS):
         resident = rng.choice(people)
         category = categories[n % len(categories)]
-        asked_at = now - dt.timedelta(hours=rng.uniform(1, 72))
+        asked_at = now - dt.timedelta(hours=rng.uniform(0.5, 10))
         item = do_ask(
             Ask(
                 category=category,

@@ -156,6 +156,8 @@ TIME_ZONE = "Asia/Shanghai"  # store UTC, show Asia/Shanghai
 
 STATIC_URL = "static/"
 STATIC_ROOT = LINLI_HOME / "static"
+# uploads (help-request photos): served only through views that check who asks, never as static files
+MEDIA_ROOT = Path(os.environ.get("LINLI_MEDIA_DIR") or LINLI_HOME / "media")
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "linli" / "static"]
 # Embedded mode serves static files straight from the source tree; production runs collectstatic.
