@@ -21,6 +21,7 @@ from django.utils import timezone
 from assistance.choices import DELIVERY_KIND, HelpCategory, HelpStage
 from assistance.models import HelpRequest
 from core.scoping import jurisdiction_of, restrict
+from people.services import NODE_FIELDS
 from tasks.choices import TaskStatus
 from tasks.flow import ACTIVE, DONE
 
@@ -35,14 +36,7 @@ CHILD_COLUMN = {
     "compound": "building_id",
     "building": None,
 }
-NODE_COLUMN = {
-    "district": "district_id",
-    "street": "street_id",
-    "community": "community_id",
-    "grid": "grid_id",
-    "compound": "compound_id",
-    "building": "building_id",
-}
+NODE_COLUMN = NODE_FIELDS  # the place column of each level below the city
 
 
 @dataclass

@@ -229,3 +229,22 @@ def timed(fn: Callable, *args, **kwargs) -> tuple[float, object]:
     started = time.perf_counter()
     result = fn(*args, **kwargs)
     return time.perf_counter() - started, result
+
+
+def print_load_table(load: dict[str, dict]) -> None:
+    """The wrk figures of each endpoint (benchmarks' load steps), one row each."""
+    rows = [
+        [
+            name,
+            f"{f['requests_per_second']:,.0f}",
+            f.get("p50_ms"),
+            f.get("p90_ms"),
+            f.get("p99_ms"),
+            f.get("non_2xx"),
+            f.get("socket_errors"),
+            f.get("rows_written", ""),
+            f.get("lost", ""),
+        ]
+        for name, f in load.items()
+    ]
+    print_table(["endpoint", "req/s", "p50 ms", "p90 ms", "p99 ms", "non-2xx", "socket err", "rows", "lost"], rows)

@@ -39,7 +39,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DEFAULT_PG_ADMIN_URL, ROOT, create_pg_database, drop_pg_database, print_table, setup_django
+from _common import (
+    DEFAULT_PG_ADMIN_URL,
+    ROOT,
+    create_pg_database,
+    drop_pg_database,
+    print_load_table,
+    print_table,
+    setup_django,
+)
 
 CITY_KINDS = ("divisions", "compounds", "buildings", "residents")
 
@@ -310,22 +318,7 @@ def report(figures: dict) -> None:
     load = figures.get("load")
     if load:
         print()
-        rows = []
-        for name, f in load.items():
-            rows.append(
-                [
-                    name,
-                    f"{f['requests_per_second']:,.0f}",
-                    f.get("p50_ms"),
-                    f.get("p90_ms"),
-                    f.get("p99_ms"),
-                    f.get("non_2xx"),
-                    f.get("socket_errors"),
-                    f.get("rows_written", ""),
-                    f.get("lost", ""),
-                ]
-            )
-        print_table(["endpoint", "req/s", "p50 ms", "p90 ms", "p99 ms", "non-2xx", "socket err", "rows", "lost"], rows)
+        print_load_table(load)
         for kind in ("verify", "checks"):
             fast, slow = load[f"{kind}_fast_path"], load[f"{kind}_django_stack"]
             print(

@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DEFAULT_PG_ADMIN_URL, create_pg_database, drop_pg_database, print_table, setup_django
+from _common import DEFAULT_PG_ADMIN_URL, create_pg_database, drop_pg_database, print_load_table, setup_django
 from bench_healthcode import CITY_KINDS, serve, stop, wrk
 
 CREATE_LUA = """
@@ -188,22 +188,7 @@ def report(figures: dict) -> None:
         f"\nHelp requests under load: {figures['residents']:,} residents, PostgreSQL, {figures['cpus']} CPUs, "
         f"{figures['connections']} connections for {figures['duration_s']} s each\n"
     )
-    rows = []
-    for name, f in figures["load"].items():
-        rows.append(
-            [
-                name,
-                f"{f['requests_per_second']:,.0f}",
-                f.get("p50_ms"),
-                f.get("p90_ms"),
-                f.get("p99_ms"),
-                f.get("non_2xx"),
-                f.get("socket_errors"),
-                f.get("rows_written", ""),
-                f.get("lost", ""),
-            ]
-        )
-    print_table(["endpoint", "req/s", "p50 ms", "p90 ms", "p99 ms", "non-2xx", "socket err", "rows", "lost"], rows)
+    print_load_table(figures["load"])
     load = figures["load"]
     base, create = load["baseline_healthz"], load["open311_create"]
     print(

@@ -24,7 +24,7 @@ from care.choices import (
 )
 from core.models import ChangeLoggedModel
 from geo.models import ancestor_column
-from people.models import PlacedByPerson
+from people.models import PlacedByPerson, Resident
 
 NEEDS_SEPARATOR = ";"
 
@@ -90,14 +90,7 @@ class GroupOrder(ChangeLoggedModel):
     closed: residents add quantities until ``closes_at``, staff order the totals from the supplier,
     volunteers deliver and tick each household off."""
 
-    scope_fields = {
-        "district": "district_id",
-        "street": "street_id",
-        "community": "community_id",
-        "grid": "grid_id",
-        "compound": "compound_id",
-        "building": "building_id",
-    }
+    scope_fields = Resident.scope_fields  # the same place columns
 
     building = models.ForeignKey(
         "geo.Building", on_delete=models.PROTECT, related_name="group_orders", verbose_name=_("building")

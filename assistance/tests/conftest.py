@@ -6,18 +6,11 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from people.models import Resident
+from tests_support.permissions import grant
 
 GRID = ("420102", 1)
-
-
-def grant(user, app_label: str, codename: str) -> None:
-    user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    for cached in ("_perm_cache", "_user_perm_cache"):
-        if hasattr(user, cached):
-            delattr(user, cached)
 
 
 @pytest.fixture
@@ -38,22 +31,22 @@ def cadre(city, resident):
 @pytest.fixture
 def grid_worker(city, grid):
     user = city.staff("grid_worker", "grid_worker", grid)
-    grant(user, "assistance", "take_help_request")
+    grant(user, "assistance.take_help_request")
     return user
 
 
 @pytest.fixture
 def community_worker(city, grid):
     user = city.staff("community_worker", "community_worker", grid.community)
-    grant(user, "tasks", "manage_task")
-    grant(user, "assistance", "take_help_request")
+    grant(user, "tasks.manage_task")
+    grant(user, "assistance.take_help_request")
     return user
 
 
 @pytest.fixture
 def street_worker(city, grid):
     user = city.staff("street_worker", "street", grid.street)
-    grant(user, "tasks", "manage_task")
+    grant(user, "tasks.manage_task")
     return user
 
 

@@ -5,18 +5,9 @@ from __future__ import annotations
 import pytest
 
 from care.tests.support import care_staff
+from residents.tests.conftest import outbox  # noqa: F401 (autouse: SMS into memory)
 
 BUILDING = "420102001001001-01-01"
-
-
-@pytest.fixture(autouse=True)
-def outbox(settings):
-    from residents.sms import MemorySender
-
-    settings.LINLI_SMS_SENDER = "residents.sms.MemorySender"
-    MemorySender.clear()
-    yield MemorySender.outbox
-    MemorySender.clear()
 
 
 @pytest.fixture

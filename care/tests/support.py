@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
 from people.models import KeyGroupMembership
+from tests_support.permissions import grant
 
 
 def grant_care(user) -> None:
-    """Until core.roles gives care.manage_care to the roles, tests grant it directly."""
-    user.user_permissions.add(Permission.objects.get(content_type__app_label="care", codename="manage_care"))
+    """The care permission alone (core.roles gives it to grid workers and above)."""
+    grant(user, "care.manage_care")
 
 
 def care_staff(city, username: str, role: str, node, *, manage: bool = True):

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.test import Client
 from hypothesis import given
@@ -27,6 +26,7 @@ from risk.choices import RiskLevel
 from risk.models import RiskArea, RiskLevelChange
 from risk.rules import county_rating, fine_rating, manual_hold
 from risk.services import do_set_level, raise_for_case, recompute_risk_areas
+from tests_support.permissions import grant as grant_permission
 
 pytestmark = pytest.mark.django_db
 
@@ -68,10 +68,7 @@ def set_policy(**changes) -> None:
 
 
 def grant(user, codename: str) -> None:
-    user.user_permissions.add(Permission.objects.get(content_type__app_label="risk", codename=codename))
-    for cached in ("_perm_cache", "_user_perm_cache"):
-        if hasattr(user, cached):
-            delattr(user, cached)
+    grant_permission(user, f"risk.{codename}")
 
 
 def api(user) -> Client:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from people.models import Resident
 from tasks.services import do_open_task
+from tests_support.permissions import grant
 
 GRID = ("420102", 1)
 
 
 def grant_manage(user) -> None:
     """The task-manager permission (core.roles would give it to community staff and above)."""
-    user.user_permissions.add(Permission.objects.get(content_type__app_label="tasks", codename="manage_task"))
-    for cached in ("_perm_cache", "_user_perm_cache"):
-        if hasattr(user, cached):
-            delattr(user, cached)
+    grant(user, "tasks.manage_task")
 
 
 @pytest.fixture

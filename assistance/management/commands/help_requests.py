@@ -11,14 +11,8 @@ from django.utils import timezone
 
 from assistance.counts import help_figures
 from assistance.views import local_bounds
+from core.management.arguments import day
 from geo.models import Division
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise CommandError(f"not a date (YYYY-MM-DD): {text}") from exc
 
 
 class Command(BaseCommand):
@@ -28,8 +22,8 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True)
         counts = actions.add_parser("counts", help="requests, closings, deliveries, escorts, satisfaction")
         counts.add_argument("--area", default="", help="division code (default: the whole city)")
-        counts.add_argument("--from", dest="start", type=_date, help="first day (default: 6 days before --to)")
-        counts.add_argument("--to", dest="end", type=_date, help="last day (default: today)")
+        counts.add_argument("--from", dest="start", type=day, help="first day (default: 6 days before --to)")
+        counts.add_argument("--to", dest="end", type=day, help="last day (default: today)")
         counts.add_argument("--json", action="store_true")
 
     def handle(self, *args, action: str, area: str, start, end, json: bool, **options) -> None:

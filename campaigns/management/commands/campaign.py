@@ -4,7 +4,6 @@ through `linli import pool_members|lab_results FILE`)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -12,14 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from campaigns import coverage, services
 from campaigns.models import Campaign
+from core.management.arguments import day
 from geo.models import Division
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise CommandError(f"not a date (YYYY-MM-DD): {text}") from exc
 
 
 class Command(BaseCommand):
@@ -31,8 +24,8 @@ class Command(BaseCommand):
         plan.add_argument("code")
         plan.add_argument("--name", required=True)
         plan.add_argument("--area", required=True, help="division code (city, district, street, community or grid)")
-        plan.add_argument("--start", required=True, type=_date)
-        plan.add_argument("--end", type=_date, help="last day (default: the first day)")
+        plan.add_argument("--start", required=True, type=day)
+        plan.add_argument("--end", type=day, help="last day (default: the first day)")
         plan.add_argument("--pool-size", type=int, choices=(1, 5, 10), help="default: policy campaign_pool_size")
         plan.add_argument("--notice", default="", help="the notice residents see")
         sites = actions.add_parser("sites", help="load sampling sites from CSV and assign compounds to them")

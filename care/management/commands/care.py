@@ -3,22 +3,15 @@ optionally open the overdue visits' tasks now (as the daily job care.overdue_vis
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Min
 from django.utils import timezone
 
 from care.visits import DUE_SOON_DAYS, day_number, do_open_overdue_visits, schedule
+from core.management.arguments import day
 from geo.models import Division
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise CommandError(f"not a date (YYYY-MM-DD): {text}") from exc
 
 
 class Command(BaseCommand):
@@ -28,7 +21,7 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True)
         due = actions.add_parser("visits-due", help="count visits due and overdue by community")
         due.add_argument("--open-tasks", action="store_true", help="open a care_visit task for each overdue visit")
-        due.add_argument("--today", type=_date, help="count as of this day (default: today)")
+        due.add_argument("--today", type=day, help="count as of this day (default: today)")
         due.add_argument("--json", action="store_true")
 
     def handle(self, *args, action: str, **options) -> None:
