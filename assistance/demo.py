@@ -14,6 +14,7 @@ from assistance.choices import HelpCategory, HelpChannel
 from assistance.models import HelpRequest
 from assistance.services import Ask, do_ask, do_handle, do_rate, do_resolve
 from people.models import Resident
+from residents.sms import kept_in_memory
 from tasks.escalation import sweep_overdue
 
 DEMO_REQUESTS = 40
@@ -34,9 +35,15 @@ _FEEDBACK = {
 
 
 def set_up(seed: int = 2020, log=print) -> int:
-    """File the demo requests once (a second run keeps them). Returns how many exist."""
+    """File the demo requests once (a second run keeps them). Returns how many exist. The texts
+    telling generated residents their request is done stay in memory, not on the console."""
     if HelpRequest.objects.exists():
         return HelpRequest.objects.count()
+    with kept_in_memory():
+        return _file_requests(seed, log)
+
+
+def _file_requests(seed: int, log) -> int:
     rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
     people = list(
         Resident.objects.filter(registered=True, merged_into__isnull=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -65,6 +67,18 @@ class MemorySender:
     def last_to(cls, phone: str) -> SentMessage | None:
         with cls._lock:
             return next((m for m in reversed(cls.outbox) if m.phone == phone), None)
+
+
+@contextmanager
+def kept_in_memory() -> Iterator[list[SentMessage]]:
+    """Messages sent inside the block go to :class:`MemorySender` (the demo's set-up, which would
+    otherwise print a text per generated request); the configured sender is back afterwards."""
+    previous = getattr(settings, "LINLI_SMS_SENDER", DEFAULT_SENDER)
+    settings.LINLI_SMS_SENDER = "residents.sms.MemorySender"
+    try:
+        yield MemorySender.outbox
+    finally:
+        settings.LINLI_SMS_SENDER = previous
 
 
 def get_sender() -> SmsSender:
