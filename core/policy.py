@@ -65,6 +65,8 @@ DEFAULTS: dict[str, PolicyItem] = {
             "door_to_door": 24,
             "care_visit": 48,
             "deliver": 24,
+            "drive": 2,
+            "restock": 24,
         },
         _("Task deadlines by type (hours)"),
         "domain.md §4: report within 2 h, investigation within 24 h (6th edition, March 2020)",
@@ -107,6 +109,20 @@ DEFAULTS: dict[str, PolicyItem] = {
         _("Key-group care: days between visits, by group"),
         "issue #7 item 3; Linli defaults (weekly for elderly living alone)",
     ),
+    "dispatch_road_factor": PolicyItem(
+        1.3, _("Transport: road distance over great-circle distance"), "Linli default; typical urban detour factor"
+    ),
+    "dispatch_speed_kmh": PolicyItem(30, _("Transport: average speed in the city (km/h)"), "Linli default"),
+    "dispatch_max_wait_hours": PolicyItem(
+        4, _("Transport: longest a person should wait for pick-up (hours)"), "Linli default; issue #8 item 3"
+    ),
+    "dispatch_ride_alone": PolicyItem(
+        {"confirmed": False, "asymptomatic": False, "suspected": True, "fever": True, "close_contact": False},
+        _("Transport: categories whose people ride alone"),
+        "issue #8 item 2: a suspected or fever patient rides alone (domain.md §3: kept apart)",
+        choices=(True, False),
+    ),
+    "dispatch_plan_seconds": PolicyItem(10, _("Transport: solver time per plan (seconds)"), "issue #8: plan ≤ 30 s"),
     "linkage_auto_link_probability": PolicyItem(
         0.99, _("Person linkage: link automatically at or above this match probability"), "issue #3, item 2"
     ),

@@ -23,6 +23,8 @@ class TaskType(models.TextChoices):
     DOOR_TO_DOOR = "door_to_door", _("Door-to-door check of the untested")
     CARE_VISIT = "care_visit", _("Key-group visit")
     DELIVER = "deliver", _("Deliver supplies")
+    DRIVE = "drive", _("Transport run")
+    RESTOCK = "restock", _("Restock a reserve")
     OTHER = "other", _("Other")
 
 

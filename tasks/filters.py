@@ -29,6 +29,8 @@ def task_queryset(user) -> QuerySet:
         "subject_building__compound",
         "subject_compound",
         "venue",
+        "subject_division",
+        "subject_facility",
         "assignee",
         "grid",
     )

@@ -25,7 +25,15 @@ from tasks.choices import (
 )
 from tasks.flow import ACTIVE, OPEN
 
-SUBJECT_FIELDS = ("resident", "household", "subject_building", "subject_compound", "venue")
+SUBJECT_FIELDS = (
+    "resident",
+    "household",
+    "subject_building",
+    "subject_compound",
+    "venue",
+    "subject_division",
+    "subject_facility",
+)
 SCOPE_COLUMNS = ("district", "street", "community", "grid", "compound", "building")
 
 
@@ -76,6 +84,9 @@ class Task(ChangeLoggedModel):
     subject_building = _subject("geo.Building", _("building"), indexed=False)
     subject_compound = _subject("geo.Compound", _("compound"), indexed=False)
     venue = _subject("geo.Venue", _("venue"), indexed=False)
+    # an area itself (a community's or the city's reserve) or a facility (a hospital's stock, its beds)
+    subject_division = _subject("geo.Division", _("area"), indexed=False)
+    subject_facility = _subject("beds.Facility", _("facility"), indexed=False)
 
     # where the subject is, copied from it by set_subject (scoping and the escalation chain)
     district = _scope("geo.Division", _("district"))
@@ -120,7 +131,7 @@ class Task(ChangeLoggedModel):
         ordering = ["due_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=exactly_one_of("resident", "household", "subject_building", "subject_compound", "venue"),
+                condition=exactly_one_of(*SUBJECT_FIELDS),
                 name="task_exactly_one_subject",
             ),
             # re-running the rule that opened a task must not open it twice
@@ -140,6 +151,8 @@ class Task(ChangeLoggedModel):
             _sparse_index("subject_building", "task_subject_building"),
             _sparse_index("subject_compound", "task_subject_compound"),
             _sparse_index("venue", "task_venue"),
+            _sparse_index("subject_division", "task_subject_division"),
+            _sparse_index("subject_facility", "task_subject_facility"),
             _sparse_index("opened_by", "task_opened_by"),
         ]
         permissions = [("manage_task", _("Assign, reassign, verify, close and cancel tasks"))]
@@ -165,7 +178,7 @@ class Task(ChangeLoggedModel):
 
     def set_subject(self, subject) -> None:
         """Point the task at ``subject`` and copy the subject's place in the grid (the one place)."""
-        from geo.models import Building, Compound, Household, Venue
+        from geo.models import Building, Compound, Division, Household, Venue
         from people.models import Resident
 
         for name in SUBJECT_FIELDS:
@@ -189,6 +202,16 @@ class Task(ChangeLoggedModel):
         elif isinstance(subject, Venue):
             self.venue = subject
             ids |= {col: getattr(subject, f"{col}_id") for col in ("district", "street", "community", "grid")}
+        elif isinstance(subject, Division):
+            self.subject_division = subject
+            ids |= {col: getattr(subject, f"{col}_id", None) for col in ("district", "street", "community")}
+            if subject.level in ("district", "street", "community", "grid"):
+                ids[subject.level] = subject.pk
+            if subject.level == "grid":
+                ids["community"] = subject.parent_id
+        elif subject.__class__.__name__ == "Facility" and subject._meta.app_label == "beds":
+            self.subject_facility = subject
+            ids["district"] = subject.district_id
         else:
             raise TypeError(f"a task cannot be about a {type(subject).__name__}")
         for col, value in ids.items():

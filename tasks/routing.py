@@ -34,6 +34,8 @@ OWNER_LEVEL: dict[str, str] = {
     TaskType.DOOR_TO_DOOR: TaskLevel.GRID,
     TaskType.CARE_VISIT: TaskLevel.GRID,
     TaskType.DELIVER: TaskLevel.BUILDING,
+    TaskType.DRIVE: TaskLevel.DISTRICT,  # the district's dispatch desk, which hands it to a crew
+    TaskType.RESTOCK: TaskLevel.COMMUNITY,  # the reserve's own level or the nearest staffed above
     TaskType.INVESTIGATE: TaskLevel.COMMUNITY,
     TaskType.VERIFY: TaskLevel.COMMUNITY,
     TaskType.REVIEW: TaskLevel.COMMUNITY,
@@ -61,7 +63,10 @@ def chain_nodes(task) -> dict[str, int | None]:
     """The node id of every level for the task's subject, bottom-up; the city through the district."""
     nodes = {level: getattr(task, column) for level, column in LEVEL_COLUMN.items()}
     nodes["city"] = None
-    if task.district_id:
+    division = getattr(task, "subject_division", None) if task.subject_division_id else None
+    if division is not None and division.level == "city":  # a task about the city itself
+        nodes["city"] = division.pk
+    elif task.district_id:
         nodes["city"] = Division.objects.filter(pk=task.district_id).values_list("parent_id", flat=True).first()
     return nodes
 
