@@ -24,6 +24,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "campaigns.run_campaign",
         "assistance.take_help_request",
         "care.manage_care",
+        "supplies.manage_supplies",
+        "beds.report_beds",
+        "beds.admit_patients",
+        "dispatch.run_dispatch",
     ),
     StaffRole.DISTRICT: (
         "tasks.manage_task",
@@ -33,6 +37,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "campaigns.run_campaign",
         "assistance.take_help_request",
         "care.manage_care",
+        "supplies.manage_supplies",
+        "beds.report_beds",
+        "beds.admit_patients",
+        "dispatch.run_dispatch",
     ),
     StaffRole.STREET: (
         "tasks.manage_task",
@@ -41,6 +49,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "campaigns.run_campaign",
         "assistance.take_help_request",
         "care.manage_care",
+        "supplies.manage_supplies",
     ),
     StaffRole.COMMUNITY_WORKER: (
         "tasks.manage_task",
@@ -54,6 +63,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "campaigns.run_campaign",
         "assistance.take_help_request",
         "care.manage_care",
+        "supplies.manage_supplies",
     ),
     StaffRole.GRID_WORKER: (
         "people.view_full_identity",
@@ -72,7 +82,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "healthcode.decide_appeal",
         "campaigns.run_campaign",
     ),
-    StaffRole.HOSPITAL_LIAISON: ("core.run_imports", "cases.change_personstatus"),
+    StaffRole.HOSPITAL_LIAISON: (
+        "core.run_imports",
+        "cases.change_personstatus",
+        "supplies.manage_supplies",
+        "beds.report_beds",
+        "beds.admit_patients",
+    ),
     StaffRole.ADMINISTRATOR: (
         "tasks.manage_task",
         "core.edit_policy",
@@ -89,6 +105,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "campaigns.run_campaign",
         "assistance.take_help_request",
         "care.manage_care",
+        "supplies.manage_supplies",
+        "beds.report_beds",
+        "beds.admit_patients",
+        "dispatch.run_dispatch",
     ),
 }
 

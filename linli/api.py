@@ -3,15 +3,18 @@
 from ninja import NinjaAPI
 
 from assistance.api import router as assistance_router
+from beds.api import router as beds_router
 from campaigns.api import router as campaigns_router
 from care.api import router as care_router
 from core.api import router as core_router
 from core.api_auth import API_AUTH
+from dispatch.api import router as dispatch_router
 from gates.api import router as gates_router
 from geo.api import router as geo_router
 from healthcode.api import router as healthcode_router
 from people.api import router as people_router
 from risk.api import router as risk_router
+from supplies.api import router as supplies_router
 from tasks.api import router as tasks_router
 from tracing.api import router as tracing_router
 
@@ -27,3 +30,6 @@ api.add_router("/gates", gates_router)
 api.add_router("/campaigns", campaigns_router)
 api.add_router("/help", assistance_router)
 api.add_router("/care", care_router)
+api.add_router("/beds", beds_router)
+api.add_router("/supplies", supplies_router)
+api.add_router("/dispatch", dispatch_router)

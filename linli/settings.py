@@ -100,6 +100,9 @@ INSTALLED_APPS = [
     "campaigns",
     "assistance",
     "care",
+    "beds",
+    "supplies",
+    "dispatch",
     "residents",
     "synth",
 ]
