@@ -45,6 +45,7 @@ def test_demo_sets_up_a_city_and_staff_at_every_level(tmp_path, settings, capsys
     assert client.get("/").status_code == 200
     _issue_5_done_when(users["city"])
     _issue_6_done_when(users["grid"])
+    _issue_8_done_when(logins)  # before #7's, whose overdue sweeps move late runs off their crews
     _issue_7_done_when(users, logins)
     call_command("demo", "--no-serve")  # again: keeps the city and the same passwords
     assert json.loads((tmp_path / "demo-logins.json").read_text()) == logins
@@ -186,6 +187,43 @@ def _issue_7_done_when(users: dict, logins: dict) -> None:
     assert figures["deliveries"]["medicine"] >= 1 and figures["rated"] >= 1
     page = community.get("/help/counts/", {"node": f"community:{resident.community_id}"}).content.decode()
     assert f'data-figure="asked_total">{asked}<' in page
+
+
+def _issue_8_done_when(logins: dict) -> None:
+    """Issue #8, 'Done when', on the demo city: a day of transfers planned and published as crew tasks;
+    no trip mixes categories and no facility is planned past its beds (a full hospital's later
+    transfers went elsewhere); the supply ledger shows a shortfall alert."""
+    from django.db.models import Count, F
+
+    from beds.models import Facility
+    from dispatch.models import DispatchPlan, Transfer, Vehicle
+    from supplies.models import Stock
+    from tasks.models import Task
+
+    plan = DispatchPlan.objects.order_by("-id").first()
+    assert plan is not None and plan.transfers > 0
+    planned = Transfer.objects.filter(plan=plan).exclude(trip="")
+    drive = Task.objects.filter(task_type="drive", pk__in=planned.values("drive_task_id"))
+    crews = set(Vehicle.objects.exclude(crew=None).values_list("crew_id", flat=True))
+    # a crew takes its run when its district covers the run's facility or first person; else the
+    # district's dispatch desk holds it
+    assert drive.filter(assignee_id__in=crews).count() > drive.count() / 2
+    assert Task.objects.filter(task_type="transfer", resident_id__in=planned.values("person_id")).exists()
+    mixed = planned.values("trip").annotate(n=Count("category", distinct=True)).filter(n__gt=1)
+    assert not mixed.exists()
+    assert not Facility.objects.filter(beds_occupied__gt=F("beds_open")).exists()
+    over = Facility.objects.filter(beds_reserved__gt=F("beds_open") - F("beds_occupied"))
+    assert not over.exists()
+    by_category = planned.values("category").annotate(places=Count("destination", distinct=True))
+    assert any(row["places"] > 1 for row in by_category)  # one place could not take them all
+    short = Stock.objects.filter(quantity__lt=F("minimum")).select_related("depot").first()
+    assert short is not None and Task.objects.filter(task_type="restock", status="dispatched").exists()
+    desk = Client()
+    assert desk.login(username="city", password=logins["city"])
+    page = desk.get(f"/supplies/depots/{short.depot_id}/").content.decode()
+    assert short.item.name in page
+    ledger = desk.get(f"/supplies/depots/{short.depot_id}/ledger.xlsx")
+    assert ledger.status_code == 200 and ledger["Content-Type"].startswith("application/vnd.openxmlformats")
 
 
 def grid_worker_grid(user) -> int:

@@ -10,9 +10,12 @@ from django.utils.translation import gettext as _
 from huey.contrib.djhuey import HUEY
 
 from assistance.demo import set_up as set_up_help
+from beds.demo import set_up as set_up_beds
 from care.demo import set_up as set_up_care
 from core.jobs import start_demo_ticker
+from dispatch.demo import set_up as set_up_dispatch
 from people.models import Resident
+from supplies.demo import set_up as set_up_supplies
 from synth.demo import (
     create_demo_staff,
     import_city,
@@ -58,6 +61,9 @@ class Command(BaseCommand):
             set_up_campaign(residents, seed, log=self.stdout.write)
             set_up_help(seed, log=self.stdout.write)
             set_up_care()
+            set_up_beds(log=self.stdout.write)
+            set_up_supplies(log=self.stdout.write)
+            set_up_dispatch(log=self.stdout.write)
         logins = self._staff()
         self.stdout.write(
             _("Ready in %(s).1f s. Demo logins (also in %(file)s):")

@@ -20,6 +20,12 @@ Venue scans and a seeded outbreak (synth.mobility, synth.outbreak):
                   for the cases diagnosed in the period (``OB-…``; merged into the feeds' file when
                   feeds are written too) and ``outbreak_truth.csv``; the scans stop at isolation
 
+Transport (synth.transport, issue #8):
+
+  --transport     ``facilities.csv`` (import kind ``facilities``), ``vehicles.csv`` and
+                  ``transfer_requests.csv`` (--transfers N people waiting for a ride, default 500)
+                  within the city's own compounds
+
 A testing campaign (synth.campaign):
 
   --campaign      one day (--campaign-date, default 2020-05-22) of pooled sampling: sites, tube members
@@ -44,6 +50,7 @@ from synth.city import generate_city
 from synth.feeds import FEED_DATE, feed_day, merge_feeds, noisy_feeds, write_feeds
 from synth.mobility import SCAN_DAYS, SCAN_START, SCANS, generate_scans, write_scans
 from synth.outbreak import OUTBREAK_TRUTH, merge_case_reports, outbreak_tables, seed_outbreak
+from synth.transport import TRANSFERS, generate_transport
 from synth.writer import write_city, write_tables
 
 
@@ -105,6 +112,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--pool-size", type=int, default=POOL_SIZE, help="people per tube (default 10)")
         parser.add_argument(
+            "--transport", action="store_true", help="also write facilities, vehicles and a day of transfer requests"
+        )
+        parser.add_argument("--transfers", type=int, default=TRANSFERS, help="transfer requests (default 500)")
+        parser.add_argument(
             "--coverage", type=float, default=COVERAGE, help="share of residents sampled, 0 to 1 (default 0.9)"
         )
         parser.add_argument(
@@ -146,6 +157,8 @@ class Command(BaseCommand):
         prevalence: float = PREVALENCE,
         campaign_positives: int = POSITIVES,
         campaign_bad_rows: bool = False,
+        transport: bool = False,
+        transfers: int = TRANSFERS,
         **options: object,
     ) -> None:
         if residents < 1:
@@ -166,6 +179,8 @@ class Command(BaseCommand):
             raise CommandError(_("--prevalence must be between 0 and 1"))
         if campaign_positives < 0:
             raise CommandError(_("--campaign-positives must not be negative"))
+        if transfers < 0:
+            raise CommandError(_("--transfers must not be negative"))
         day = _date(feed_date, _("--feed-date must be a date like 2020-02-05"))
         first_scan_day = _date(scan_start, _("--scan-start must be a date like 2020-01-22"))
         campaign_day = _date(campaign_date, _("--campaign-date must be a date like 2020-05-22"))
@@ -241,6 +256,15 @@ class Command(BaseCommand):
                 "case_reports": counts["case_reports"],
                 "files": {name: {"path": str(path), "rows": extra[name].num_rows} for name, path in paths.items()},
             }
+        if transport:
+            clock = time.perf_counter()
+            transport_tables = generate_transport(city, seed, transfers)
+            transport_paths = write_tables(transport_tables, out)
+            summary["transport"] = {
+                name: {"path": str(path), "rows": transport_tables[name].num_rows}
+                for name, path in transport_paths.items()
+            }
+            summary["seconds"]["transport"] = round(time.perf_counter() - clock, 3)
         if campaign:
             clock = time.perf_counter()
             try:
