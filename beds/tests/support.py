@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.test import Client
 
@@ -47,8 +48,9 @@ def facility(
     )
 
 
-def staff(city, username: str, district_code: str = JIANGAN, role: str = "district", *perms: str):
-    """A member of staff assigned to a district, with the named beds permissions."""
+def staff(city, username: str, district_code: str = JIANGAN, role: str = "street", *perms: str):
+    """A member of staff assigned to a district, with the named beds permissions only (the street
+    role carries none of them; core.roles gives them to district and city staff)."""
     user = city.staff(username, role, district(district_code))
     for codename in perms:
         user.user_permissions.add(Permission.objects.get(content_type__app_label="beds", codename=codename))
@@ -57,13 +59,16 @@ def staff(city, username: str, district_code: str = JIANGAN, role: str = "distri
 
 def login(user) -> Client:
     client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # messages asserted in English
     client.force_login(user)
     return client
 
 
 def api(user) -> Client:
     _, key = ApiToken.issue(user, "beds tests")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # messages asserted in English (Chinese first)
+    return client
 
 
 def post_json(client: Client, url: str, data: dict):

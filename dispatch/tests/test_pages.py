@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from cases.services import do_identify
@@ -32,17 +33,20 @@ def planned(city):
 
 def login(user) -> Client:
     client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # messages asserted in English
     client.force_login(user)
     return client
 
 
 def api(user) -> Client:
     _, key = ApiToken.issue(user, "dispatch")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # messages asserted in English (Chinese first)
+    return client
 
 
 def test_pages_are_scoped(city, planned) -> None:
-    staff = city.staff("east", StaffRole.DISTRICT, city.divisions[EAST])
+    staff = city.staff("east", StaffRole.STREET, city.divisions[EAST])  # the street role cannot plan
     client = login(staff)
     page = client.get("/dispatch/")
     assert page.status_code == 200
@@ -68,7 +72,7 @@ def test_crew_marks_picked_up_and_delivered_on_the_pages(city, planned) -> None:
     assert client.post(f"/dispatch/vehicles/{transfer.vehicle.code}/disinfected/").status_code == 302
     transfer.vehicle.refresh_from_db()
     assert not transfer.vehicle.needs_disinfection
-    outsider = city.staff("west", StaffRole.DISTRICT, city.divisions[WEST])
+    outsider = city.staff("west", StaffRole.STREET, city.divisions[WEST])
     other = planned[WEST]
     if other.vehicle_id != transfer.vehicle_id:  # not their crew, not their district
         assert login(transfer.vehicle.crew).get(f"/dispatch/transfers/{other.pk}/").status_code == 404
@@ -76,7 +80,7 @@ def test_crew_marks_picked_up_and_delivered_on_the_pages(city, planned) -> None:
 
 
 def test_api(city, planned) -> None:
-    staff = city.staff("east", StaffRole.DISTRICT, city.divisions[EAST])
+    staff = city.staff("east", StaffRole.STREET, city.divisions[EAST])  # the street role cannot plan
     client = api(staff)
     rows = client.get("/api/dispatch/transfers/").json()
     assert [r["id"] for r in rows] == [planned[EAST].pk]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -18,7 +19,9 @@ from supplies.tests.conftest import supplies_staff
 
 def api(user) -> Client:
     _, key = ApiToken.issue(user, "supplies")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # messages asserted in English (Chinese first)
+    return client
 
 
 def post(client: Client, url: str, data: dict):
@@ -107,7 +110,7 @@ def test_transfers_through_the_api(reserves, district_staff):
 
 
 def test_recording_needs_the_permission(city, reserves):
-    reader = supplies_staff(city, "ro", "community_worker", city.divisions["420102001001"], manage=False)
+    reader = supplies_staff(city, "ro", "grid_worker", city.divisions["420102001001"], manage=False)
     do_set_level(reserves.community, reserves.n95, 0)
     client = api(reader)
     assert client.get("/api/supplies/depots").status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+from django.conf import settings
 from django.test import Client
 from openpyxl import load_workbook
 
@@ -16,6 +17,7 @@ from supplies.tests.conftest import supplies_staff
 
 def login(user) -> Client:
     client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # messages asserted in English (Chinese first)
     assert client.login(username=user.username, password="pw-" + user.username)
     return client
 
@@ -83,7 +85,7 @@ def test_without_the_permission_the_page_reads_but_does_not_record(city, reserve
     reader = supplies_staff(city, "gw", "grid_worker", city.grid("420102"), manage=False)
     # a grid's worker sees no depot: depots sit at the community or above
     assert login(reader).get(f"/supplies/depots/{reserves.community.pk}/").status_code == 404
-    cadre = supplies_staff(city, "cm", "community_worker", city.divisions["420102001001"], manage=False)
+    cadre = supplies_staff(city, "cm", "grid_worker", city.divisions["420102001001"], manage=False)
     client = login(cadre)
     assert client.get(f"/supplies/depots/{reserves.community.pk}/").status_code == 200
     post = client.post(f"/supplies/depots/{reserves.community.pk}/", {"action": "level"})
