@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.test import Client
 
 from beds.choices import DEFAULT_CATEGORIES, FacilityKind
 from beds.models import Facility
 from cases.services import do_identify, do_transition
-from core.models import ApiToken
 from geo.models import Division
+from tests_support.clients import staff_client, token_client
 
 JIANGAN, WUCHANG = "420102000000", "420106000000"
 
@@ -58,17 +57,11 @@ def staff(city, username: str, district_code: str = JIANGAN, role: str = "street
 
 
 def login(user) -> Client:
-    client = Client()
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # messages asserted in English
-    client.force_login(user)
-    return client
+    return staff_client(user)
 
 
 def api(user) -> Client:
-    _, key = ApiToken.issue(user, "beds tests")
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # messages asserted in English (Chinese first)
-    return client
+    return token_client(user, "beds tests")
 
 
 def post_json(client: Client, url: str, data: dict):

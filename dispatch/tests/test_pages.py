@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.conf import settings
 from django.test import Client
 
 from cases.services import do_identify
 from core.choices import StaffRole
-from core.models import ApiToken
 from dispatch.models import Transfer
 from dispatch.services import do_plan
 from dispatch.tests.test_services import crew_for, facility, people, vehicle
+from tests_support.clients import staff_client, token_client
 from tests_support.permissions import grant
 
 pytestmark = pytest.mark.django_db
@@ -32,17 +31,11 @@ def planned(city):
 
 
 def login(user) -> Client:
-    client = Client()
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # messages asserted in English
-    client.force_login(user)
-    return client
+    return staff_client(user)
 
 
 def api(user) -> Client:
-    _, key = ApiToken.issue(user, "dispatch")
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # messages asserted in English (Chinese first)
-    return client
+    return token_client(user, "dispatch")
 
 
 def test_pages_are_scoped(city, planned) -> None:

@@ -5,23 +5,19 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from core.models import ApiToken
 from supplies.choices import MovementKind
 from supplies.models import Movement, Stock
 from supplies.services import do_record_movement, do_set_level
 from supplies.tests.conftest import supplies_staff
+from tests_support.clients import token_client
 
 
 def api(user) -> Client:
-    _, key = ApiToken.issue(user, "supplies")
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # messages asserted in English (Chinese first)
-    return client
+    return token_client(user, "supplies")
 
 
 def post(client: Client, url: str, data: dict):
