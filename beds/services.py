@@ -10,6 +10,7 @@ placed at the facility, then discharged or released), so the bed board and the r
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -107,6 +108,53 @@ def do_reserve_bed(facility: Facility, person, category: str, *, reference: str 
             reserved_at=timezone.now(),
             reference=reference[:64],
         )
+
+
+def do_reserve_beds(
+    facility: Facility, requests: Sequence[tuple[object, str, str]]
+) -> tuple[list[Stay | None], list[int], list[int]]:
+    """Hold beds at one facility for many people at once (a dispatch plan): one lock of the
+    facility row, one history row, the stays written together. ``requests`` are (person, category,
+    reference) in priority order; the first ones get the free beds. Returns the stays by request
+    (None where refused), the requests refused for want of a bed (the plan chooses again for them)
+    and those the facility cannot take at all (wrong category, a bed held already)."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Facility.objects.select_for_update().get(pk=facility.pk)
+        holding = set(
+            Stay.objects.filter(
+                person__in=[person for person, _c, _r in requests],
+                status__in=(AdmissionStatus.RESERVED, AdmissionStatus.ADMITTED),
+            ).values_list("person_id", flat=True)
+        )
+        free = locked.beds_free
+        result: list[Stay | None] = [None] * len(requests)
+        no_room: list[int] = []
+        unfit: list[int] = []
+        new: list[tuple[int, Stay]] = []
+        for index, (person, category, reference) in enumerate(requests):
+            if not locked.accepts(category) or person.pk in holding:
+                unfit.append(index)
+            elif len(new) >= free:
+                no_room.append(index)
+            else:
+                stay = Stay(
+                    person=person,
+                    facility=locked,
+                    category=category,
+                    status=AdmissionStatus.RESERVED,
+                    reserved_at=now,
+                    reference=reference[:64],
+                )
+                new.append((index, stay))
+        if new:
+            Stay.objects.bulk_create([stay for _i, stay in new])
+            locked.beds_reserved += len(new)
+            _log(locked, BedSource.RESERVATION, note=_("%(n)d beds for a transport plan") % {"n": len(new)})
+        for index, stay in new:
+            result[index] = stay
+    facility.refresh_from_db()
+    return result, no_room, unfit
 
 
 def do_release_bed(stay: Stay, note: str = "") -> Stay:

@@ -7,9 +7,9 @@ mark pick-ups and deliveries, vehicles are disinfected.
    vehicles (a vehicle with people on board is free where and when it drops them; one awaiting
    disinfection is left out) and the facilities' free beds (counting back the beds this plan's
    transfers already hold, so a planned transfer may keep or move its bed);
-2. choose destinations (planning.choose_destinations) and reserve the beds one by one
-   (beds.services.do_reserve_bed locks the facility row): when another plan took the bed meanwhile
-   (NoBedError), the facility is read again and the person's destination chosen again — two plans
+2. choose destinations (planning.choose_destinations) and reserve the beds a facility at a time
+   (beds.services.do_reserve_beds locks each facility row once): when another plan took the beds
+   meanwhile, the counts are read again and those people's destinations chosen again — two plans
    racing for one bed never over-fill a ward;
 3. route (planning.plan: PyVRP by default) with those destinations fixed;
 4. write the transfers, one DRIVE task per vehicle trip (assigned to the crew) and one TRANSFER task
@@ -29,8 +29,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from beds.choices import AdmissionStatus
-from beds.models import Facility, Stay
-from beds.services import BedError, NoBedError, do_admit, do_release_bed, do_reserve_bed
+from beds.models import Facility
+from beds.services import do_admit, do_release_bed, do_reserve_beds
 from cases.choices import DEFAULT_PLACEMENT, CaseState, PlacementKind
 from cases.models import PersonStatus
 from core.policy import policy
@@ -190,22 +190,12 @@ def load_problem(now: dt.datetime | None = None, params: PlanParams | None = Non
 # --- beds ------------------------------------------------------------------------------------------
 
 
-def _hold_bed(row: Transfer, facility: Facility, reference: str) -> Stay:
-    """The bed for ``row`` at ``facility``: the one it holds there already, else a new reservation
-    (an old one elsewhere released first)."""
-    stay = row.stay
-    if stay is not None and stay.status == AdmissionStatus.RESERVED and stay.facility_id == facility.pk:
-        return stay
-    if stay is not None and stay.status == AdmissionStatus.RESERVED:
-        do_release_bed(stay, note=reference)
-        row.stay = None
-    return do_reserve_bed(facility, row.person, row.category, reference=reference)
-
-
 def reserve_beds(problem: Problem, context: dict, chosen: planning.Chosen) -> planning.Chosen:
-    """Reserve the chosen beds in priority order. A NoBedError (another plan took the last bed
-    since we counted) reads that facility again and chooses again for the person; a BedError of
-    any other kind leaves the person without a destination this time."""
+    """Reserve the chosen beds, a facility at a time (beds.services.do_reserve_beds: one lock and
+    one history row per facility), people in priority order. Those another plan beat to the last
+    beds since we counted are chosen for again against fresh counts, with that facility full; those
+    a facility cannot take at all stay without a destination this time. A reservation someone
+    already holds where the plan sends them is kept."""
     assignments, missing = dict(chosen[0]), list(chosen[1])
     rows, facilities = context["transfers"], context["facilities"]
     free = {d.code: d for d in problem.destinations}
@@ -214,36 +204,49 @@ def reserve_beds(problem: Problem, context: dict, chosen: planning.Chosen) -> pl
     codes = {f.pk: code for code, f in facilities.items()}
     for tid, row in rows.items():
         stay = row.stay
-        if (
-            stay is not None
-            and stay.status == AdmissionStatus.RESERVED
-            and codes.get(stay.facility_id) != assignments.get(tid)
-        ):
-            do_release_bed(stay, note=f"dispatch:{row.pk}")
-            row.stay = None
-    for person in planning.priority_order([problem.transfer_by_id[i] for i in assignments]):
-        row, code = rows[person.id], assignments[person.id]
-        for _attempt in range(len(problem.destinations) + 1):
-            try:
-                row.stay = _hold_bed(row, facilities[code], reference=f"dispatch:{row.pk}")
-            except NoBedError:
-                # read the counts again: what other plans hold now is gone for this one
-                for fresh in Facility.objects.filter(pk__in=[f.pk for f in facilities.values()]):
-                    free[fresh.code] = Destination(
-                        fresh.code, fresh.kind, frozenset(fresh.category_list), fresh.lat, fresh.lon, fresh.beds_free
-                    )
-                free[code] = Destination(**{**free[code].__dict__, "beds_free": 0})
-                again, _none = choose_destinations([person], list(free.values()), problem.travel)
-                if person.id not in again:
-                    missing.append(person.id)
-                    break
-                code = again[person.id]
-                continue
-            except BedError:
-                missing.append(person.id)
-                break
-            final[person.id] = code
+        if stay is not None and stay.status == AdmissionStatus.RESERVED:
+            if codes.get(stay.facility_id) == assignments.get(tid):
+                final[tid] = assignments[tid]
+            else:
+                do_release_bed(stay, note=f"dispatch:{row.pk}")
+                row.stay = None
+    pending = [
+        p for p in planning.priority_order([problem.transfer_by_id[i] for i in assignments]) if p.id not in final
+    ]
+    for _round in range(len(problem.destinations) + 1):
+        if not pending:
             break
+        by_code: dict[str, list] = {}
+        for person in pending:
+            by_code.setdefault(assignments[person.id], []).append(person)
+        beaten = []
+        for code, people in by_code.items():
+            stays, no_room, unfit = do_reserve_beds(
+                facilities[code],
+                [(rows[p.id].person, rows[p.id].category, f"dispatch:{rows[p.id].pk}") for p in people],
+            )
+            for person, stay in zip(people, stays, strict=True):
+                if stay is not None:
+                    rows[person.id].stay = stay
+                    final[person.id] = code
+            missing.extend(people[i].id for i in unfit)
+            if no_room:
+                free[code] = Destination(**{**free[code].__dict__, "beds_free": 0})
+                beaten.extend(people[i] for i in no_room)
+        if not beaten:
+            break
+        # read the counts again: what other plans hold now is gone for this one
+        for fresh in Facility.objects.filter(pk__in=[f.pk for f in facilities.values()]):
+            if free[fresh.code].beds_free:
+                free[fresh.code] = Destination(
+                    fresh.code, fresh.kind, frozenset(fresh.category_list), fresh.lat, fresh.lon, fresh.beds_free
+                )
+        again, _none = choose_destinations(beaten, list(free.values()), problem.travel)
+        missing.extend(p.id for p in beaten if p.id not in again)
+        pending = [p for p in beaten if p.id in again]
+        assignments.update(again)
+    else:
+        missing.extend(p.id for p in pending)
     return final, missing
 
 

@@ -7,7 +7,15 @@ from __future__ import annotations
 import pytest
 
 from beds.models import BedReport, Facility, Stay
-from beds.services import BedError, NoBedError, do_admit, do_admit_direct, do_discharge, do_reserve_bed
+from beds.services import (
+    BedError,
+    NoBedError,
+    do_admit,
+    do_admit_direct,
+    do_discharge,
+    do_reserve_bed,
+    do_reserve_beds,
+)
 from beds.tests.support import WUCHANG, api, categorised, facility, login, post_json, staff
 from cases.models import CategoryEvent, PersonStatus
 from cases.services import TransitionRefused
@@ -157,3 +165,30 @@ def test_the_api_admits_discharges_and_takes_walk_ins(city):
     assert refused.status_code == 400
     assert Facility.objects.get(code="CI1").beds_occupied == 1
     del ci
+
+
+def test_reserving_many_beds_at_once_takes_the_free_ones_in_order(city):
+    """A dispatch plan's reservations: one lock and one history row for the facility; the first
+    people in the list get the free beds, the rest are told there is no room, and someone the
+    facility cannot take (wrong category, a bed held already) is told apart."""
+    shelter = facility("S2", approved=5, open_=5, occupied=3)
+    first, second, third, contact, holder = Resident.objects.order_by("id")[:5]
+    for person in (first, second, third, holder):
+        categorised(person, "confirmed")
+    do_reserve_beds(facility("S3"), [(holder, "confirmed", "earlier")])
+    before = BedReport.objects.filter(facility=shelter).count()
+    stays, no_room, unfit = do_reserve_beds(
+        shelter,
+        [
+            (first, "confirmed", "p:1"),
+            (contact, "close_contact", "p:2"),
+            (second, "confirmed", "p:3"),
+            (holder, "confirmed", "p:4"),
+            (third, "confirmed", "p:5"),
+        ],
+    )
+    assert [s.person_id if s else None for s in stays] == [first.pk, None, second.pk, None, None]
+    assert no_room == [4] and unfit == [1, 3]
+    shelter.refresh_from_db()
+    assert (shelter.beds_reserved, shelter.beds_free) == (2, 0)
+    assert BedReport.objects.filter(facility=shelter).count() == before + 1
