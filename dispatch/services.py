@@ -56,6 +56,7 @@ from tasks.routing import level_of
 from tasks.services import NewTask, TransitionError, do_assign, do_cancel, do_open_many, do_open_task
 
 WAITING_STATES = (CaseState.IDENTIFIED, CaseState.NOTIFIED)
+RUN_GRACE = dt.timedelta(minutes=30)  # a run is late this long after its planned arrival
 
 
 class DispatchError(ValueError):
@@ -291,10 +292,14 @@ def _routes_json(plan: planning.Plan, now: dt.datetime, rows: dict[int, Transfer
     return out
 
 
-def _open_drive_task(vehicle: Vehicle, facility: Facility, key: str, detail: str, first) -> Task:
+def _open_drive_task(
+    vehicle: Vehicle, facility: Facility, key: str, detail: str, first, *, due_at: dt.datetime
+) -> Task:
     """One DRIVE task per trip, given to the vehicle's crew: about the destination if the crew's
     jurisdiction covers it, else about the first person; with neither it stays with whoever the
-    task routing finds answerable (the district), the crew named in the title."""
+    task routing finds answerable (the district), the crew named in the title. It is due when the
+    trip should have arrived (plus :data:`RUN_GRACE`), not a fixed time after planning: a run planned
+    for the afternoon is not late in the morning."""
     title = _("Transport run %(vehicle)s → %(facility)s") % {"vehicle": vehicle.code, "facility": facility.name}
     subject = facility
     if vehicle.crew is not None:
@@ -304,7 +309,15 @@ def _open_drive_task(vehicle: Vehicle, facility: Facility, key: str, detail: str
             if level_of(vehicle.crew, probe) is not None:
                 subject = candidate
                 break
-    task = do_open_task(TaskType.DRIVE, subject=subject, title=title, detail=detail, source="dispatch", dedupe_key=key)
+    task = do_open_task(
+        TaskType.DRIVE,
+        subject=subject,
+        title=title,
+        detail=detail,
+        source="dispatch",
+        dedupe_key=key,
+        due_at=due_at,
+    )
     if vehicle.crew is not None and task.assignee_id != vehicle.crew.pk:
         with contextlib.suppress(TransitionError):  # outside the crew's jurisdiction: the district hands it on
             do_assign(task, vehicle.crew, None)
@@ -333,7 +346,12 @@ def publish(plan: planning.Plan, context: dict, record: DispatchPlan) -> None:
                 "km": trip.km,
             }
             task = _open_drive_task(
-                vehicle, facility, f"dispatch-drive:{record.pk}:{code}:{n}", detail, people[0].person
+                vehicle,
+                facility,
+                f"dispatch-drive:{record.pk}:{code}:{n}",
+                detail,
+                people[0].person,
+                due_at=_at(now, trip.arrive_s) + RUN_GRACE,
             )
             for row in people:
                 row.status, row.destination, row.vehicle, row.plan = TransferStatus.PLANNED, facility, vehicle, record

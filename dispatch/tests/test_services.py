@@ -218,3 +218,16 @@ def test_replanning_moves_planned_transfers_and_keeps_picked_up_ones(city, fleet
     assert (riding.status, riding.destination) == (TransferStatus.PICKED_UP, far)
     far.refresh_from_db()
     assert far.beds_reserved == 1  # the rider's bed; the moved person's was released
+
+
+def test_a_run_is_due_when_it_should_have_arrived(city, fleet) -> None:
+    """A run planned for later is not late now: its task is due at the trip's planned arrival plus
+    the grace, so the overdue sweep leaves it with its crew until then."""
+    from dispatch.services import RUN_GRACE
+
+    facility("S1")
+    (person,) = people(city, 1)
+    do_identify(person, "confirmed", None)
+    do_plan(seconds=SECONDS)
+    transfer = services.Transfer.objects.select_related("drive_task").get()
+    assert transfer.drive_task.due_at == transfer.planned_arrival_at + RUN_GRACE
