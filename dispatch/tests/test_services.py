@@ -231,3 +231,21 @@ def test_a_run_is_due_when_it_should_have_arrived(city, fleet) -> None:
     do_plan(seconds=SECONDS)
     transfer = services.Transfer.objects.select_related("drive_task").get()
     assert transfer.drive_task.due_at == transfer.planned_arrival_at + RUN_GRACE
+
+
+def test_the_job_does_not_replan_for_people_still_without_any_bed(city, fleet) -> None:
+    """Someone no facility can take yet does not set off a plan every 5 minutes (a plan re-issues
+    unstarted runs); a free bed for their category, or someone newly waiting, does."""
+    from dispatch.jobs import replan, worth_planning
+    from dispatch.models import DispatchPlan
+
+    (person,) = people(city, 1)
+    do_identify(person, "fever", None)
+    do_plan(seconds=SECONDS)
+    plans = DispatchPlan.objects.count()
+    facility("HOTEL", "quarantine_hotel", "close_contact;secondary_contact", beds=5)  # not for fever
+    assert not worth_planning()
+    assert replan()["plan"] is None and DispatchPlan.objects.count() == plans
+    facility("CLINIC", "central_isolation", "suspected;fever", beds=1)
+    assert worth_planning()
+    assert replan()["plan"] is not None
