@@ -178,6 +178,7 @@ class Task(ChangeLoggedModel):
 
     def set_subject(self, subject) -> None:
         """Point the task at ``subject`` and copy the subject's place in the grid (the one place)."""
+        from beds.models import Facility
         from geo.models import Building, Compound, Division, Household, Venue
         from people.models import Resident
 
@@ -209,7 +210,7 @@ class Task(ChangeLoggedModel):
                 ids[subject.level] = subject.pk
             if subject.level == "grid":
                 ids["community"] = subject.parent_id
-        elif subject.__class__.__name__ == "Facility" and subject._meta.app_label == "beds":
+        elif isinstance(subject, Facility):
             self.subject_facility = subject
             ids["district"] = subject.district_id
         else:
