@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils import timezone
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
@@ -15,7 +14,7 @@ from assistance import counts as help_counts
 from assistance.choices import HelpChannel
 from assistance.models import HelpRequest
 from assistance.services import Ask, HelpRequestError, do_ask, do_resolve, progress, visible_to
-from assistance.views import local_bounds, node_in_scope
+from assistance.views import node_in_scope
 from core.audit import log_reads
 from core.choices import ReadAction
 from core.middleware import client_ip
@@ -170,11 +169,10 @@ def counts(request, query: Query[CountsQuery]):
     over [start, end] (local days; default the last 7)."""
     node = parse_node(query.node)
     node_in_scope(request.user, node)
-    end = query.end or timezone.localdate()
-    start = query.start or end - dt.timedelta(days=6)
+    start, end = help_counts.default_period(query.start, query.end)
     if start > end:
         raise HttpError(400, "start is after end")
     figures = help_counts.help_figures(
-        request.user, node[0] if node else None, node[1] if node else None, *local_bounds(start, end)
+        request.user, node[0] if node else None, node[1] if node else None, *help_counts.local_bounds(start, end)
     )
     return {"node": query.node or None, "start": start, "end": end, **figures.as_dict()}

@@ -253,21 +253,13 @@ def take_call(request: HttpRequest) -> HttpResponse:
 
 def _period(request: HttpRequest) -> tuple[dt.date, dt.date]:
     today = timezone.localdate()
+    week_ago = today - dt.timedelta(days=help_counts.PERIOD_DAYS - 1)
     try:
-        start = dt.date.fromisoformat(request.GET.get("from") or (today - dt.timedelta(days=6)).isoformat())
+        start = dt.date.fromisoformat(request.GET.get("from") or week_ago.isoformat())
         end = dt.date.fromisoformat(request.GET.get("to") or today.isoformat())
     except ValueError:
-        start, end = today - dt.timedelta(days=6), today
+        start, end = week_ago, today
     return (start, end) if start <= end else (end, start)
-
-
-def local_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start 00:00, end+1 00:00) in the city's time zone."""
-    tz = timezone.get_current_timezone()
-    return (
-        dt.datetime.combine(start, dt.time(), tzinfo=tz),
-        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz),
-    )
 
 
 def node_in_scope(user, node: tuple[str, int] | None) -> object | None:
@@ -287,7 +279,7 @@ def counts(request: HttpRequest) -> HttpResponse:
     obj = node_in_scope(request.user, node)
     start, end = _period(request)
     figures = help_counts.help_figures(
-        request.user, node[0] if node else None, node[1] if node else None, *local_bounds(start, end)
+        request.user, node[0] if node else None, node[1] if node else None, *help_counts.local_bounds(start, end)
     )
     child_level = {None: "district", "district": "street", "street": "community", "community": "grid"}.get(
         node[0] if node else None

@@ -3,14 +3,11 @@ whole city, for a period of local days, as a table or JSON (the same as /help/co
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
-from assistance.counts import help_figures
-from assistance.views import local_bounds
+from assistance.counts import default_period, help_figures, local_bounds
 from core.management.arguments import day
 from geo.models import Division
 
@@ -34,8 +31,7 @@ class Command(BaseCommand):
                 raise CommandError(f"no division with code {area}")
             if division.level != "city":
                 level, node_id = division.level, division.pk
-        end = end or timezone.localdate()
-        start = start or end - dt.timedelta(days=6)
+        start, end = default_period(start, end)
         if start > end:
             raise CommandError("--from is after --to")
         figures = help_figures(None, level, node_id, *local_bounds(start, end)).as_dict()
