@@ -355,3 +355,10 @@ def test_times_parse_the_same_whichever_form_and_path():
     fast_iso, fast_plain, slow = (parser.parse(pa.array(values)) for values in (iso, plain, general))
     assert fast_iso.values.to_pylist()[:2] == fast_plain.values.to_pylist()[:2] == slow.values.to_pylist()[:2]
     assert list(fast_iso.reasons) == list(fast_plain.reasons) == list(slow.reasons) == ["", "", "invalid_date"]
+
+
+@pytest.mark.django_db
+def test_a_file_of_headers_only_imports_nothing_and_fails_nothing():
+    """A reporter with nothing to send (a school on holiday) may send just the header row."""
+    batch = run_import("pharmacy_sales", b"pharmacy_code,date,product_class,units,area_code\n", filename="none.csv")
+    assert (batch.status, batch.rows, batch.inserted, batch.rejected_total) == ("done", 0, 0, 0)
