@@ -24,7 +24,7 @@ class PolicyItem:
     default: Any
     label: str
     source: str
-    choices: tuple[Any, ...] = ()  # allowed values (of the dict's values, for a dict item)
+    choices: tuple[Any, ...] = ()  # allowed values (of a dict's values or a list's items, for those)
 
 
 DEFAULTS: dict[str, PolicyItem] = {
@@ -67,6 +67,7 @@ DEFAULTS: dict[str, PolicyItem] = {
             "deliver": 24,
             "drive": 2,
             "restock": 24,
+            "verify_signal": 24,
         },
         _("Task deadlines by type (hours)"),
         "domain.md §4: report within 2 h, investigation within 24 h (6th edition, March 2020)",
@@ -213,6 +214,50 @@ DEFAULTS: dict[str, PolicyItem] = {
     "campaign_lab_hours": PolicyItem(
         12, _("Hours a lab has to report a tube after sampling"), "domain.md §4: lab results within 12 h (6th edition)"
     ),
+    "ewarn_detectors": PolicyItem(
+        {
+            "cidars": {"percentile": 90, "min_count": 5},
+            "ears_c2": {"min_sigma": 1.0},
+            "farrington": {"freq": 365, "b": 3, "alpha": 0.005},
+        },
+        _("Early-warning detectors that run every day, with their parameters"),
+        "early-warning.md: CIDARS P50–P90 by disease; EARS C2; Noufaily 2013 α 0.005 (ears_c1, ears_c3, cusum "
+        "also available)",
+    ),
+    "ewarn_min_detectors": PolicyItem(
+        2,
+        _("Detectors that must agree on a day before an area's rise becomes an alert"),
+        "Linli default: on the demo city's three years, any one detector alone flagged 2–10 % of area-days",
+    ),
+    "ewarn_levels": PolicyItem(
+        ["district", "street"],
+        _("Levels whose daily series the temporal detectors judge (communities get the space-time scan)"),
+        "early-warning.md: CIDARS judges counties; the scan controls chance across many small areas",
+        choices=("community", "street", "district", "city"),
+    ),
+    "ewarn_scan": PolicyItem(
+        {
+            "window_days": 28,
+            "max_days": 7,
+            "replications": 999,
+            "max_p": 0.01,
+            "max_share": 0.5,
+            "max_neighbours": 100,
+            "stop_after": 50,
+        },
+        _(
+            "Space-time permutation scan over communities: window, cluster length, replications, p-value, "
+            "largest circle, early stop"
+        ),
+        "early-warning.md: Kulldorff 2005, 999 replications, at most 50 % of cases; stop after 50 replications "
+        "beat the cluster (Besag & Clifford 1991: only p ≥ 0.05 is cut short)",
+    ),
+    "ewarn_episode_gap_days": PolicyItem(
+        7, _("Days without an alarm after which a new alarm opens a new alert"), "Linli default"
+    ),
+    "ewarn_recount_days": PolicyItem(
+        14, _("Days of signal counts recounted every night (late records)"), "Linli default"
+    ),
 }
 
 
@@ -220,6 +265,10 @@ def _validate(key: str, value: Any) -> Any:
     """Values keep the type of their default; dicts keep their keys' value types."""
     item = DEFAULTS[key]
     default = item.default
+    if isinstance(default, list):
+        if not isinstance(value, list):
+            raise ValueError(f"{key}: expected a list")
+        return [_checked(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
     if isinstance(default, dict):
         if not isinstance(value, dict):
             raise ValueError(f"{key}: expected an object")

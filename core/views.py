@@ -205,7 +205,7 @@ def policy_page(request):
             key,
             item.label,
             json.dumps(getattr(current, key), ensure_ascii=False)
-            if isinstance(getattr(current, key), dict)
+            if isinstance(getattr(current, key), dict | list)
             else getattr(current, key),
             item.source,
         )

@@ -31,7 +31,14 @@ def test_defaults_then_versions_with_history(django_user_model):
 
 
 @pytest.mark.parametrize(
-    "changes", [{"fever_threshold_c": "hot"}, {"nonsense": 1}, {"task_deadline_hours": {"notify": -2}}]
+    "changes",
+    [
+        {"fever_threshold_c": "hot"},
+        {"nonsense": 1},
+        {"task_deadline_hours": {"notify": -2}},
+        {"ewarn_levels": "district"},  # a list item takes a list
+        {"ewarn_levels": ["district", "town"]},  # of allowed values
+    ],
 )
 def test_bad_policy_values_are_refused(changes):
     with pytest.raises(ValueError):
@@ -50,6 +57,11 @@ def test_policy_page(city):
     client.post("/policy/", {"fever_threshold_c": "37.5", "note": "stricter"})
     assert policy().fever_threshold_c == 37.5
     assert "stricter" in client.get("/policy/").content.decode()
+    # a list shows as JSON and comes back as a list, so saving the page again keeps it
+    page = client.get("/policy/").content.decode()
+    assert "[&quot;district&quot;, &quot;street&quot;]" in page
+    client.post("/policy/", {"ewarn_levels": '["district", "street", "community"]', "note": "finer"})
+    assert policy().ewarn_levels == ["district", "street", "community"]
 
 
 @job("tests.add")
