@@ -25,6 +25,7 @@ class TaskType(models.TextChoices):
     DELIVER = "deliver", _("Deliver supplies")
     DRIVE = "drive", _("Transport run")
     RESTOCK = "restock", _("Restock a reserve")
+    VERIFY_SIGNAL = "verify_signal", _("Verify an early-warning alert")
     OTHER = "other", _("Other")
 
 

@@ -36,6 +36,7 @@ OWNER_LEVEL: dict[str, str] = {
     TaskType.DELIVER: TaskLevel.BUILDING,
     TaskType.DRIVE: TaskLevel.DISTRICT,  # the district's dispatch desk, which hands it to a crew
     TaskType.RESTOCK: TaskLevel.COMMUNITY,  # the reserve's own level or the nearest staffed above
+    TaskType.VERIFY_SIGNAL: TaskLevel.DISTRICT,  # issue #9: the district CDC epidemiologist (ewarn.services)
     TaskType.INVESTIGATE: TaskLevel.COMMUNITY,
     TaskType.VERIFY: TaskLevel.COMMUNITY,
     TaskType.REVIEW: TaskLevel.COMMUNITY,

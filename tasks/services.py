@@ -31,6 +31,7 @@ from tasks.notify import notify
 from tasks.routing import (
     ANSWERABLE_TABLE,
     OWNER_LEVEL,
+    Owner,
     create_answerable_table,
     level_case_sql,
     level_of,
@@ -89,12 +90,14 @@ def do_open_task(
     opened_by=None,
     due_at: dt.datetime | None = None,
     owner_level: str | None = None,
+    assignee=None,
 ) -> Task:
     """Open a task about ``subject`` (a Resident, Household, Building, Compound or Venue).
 
     The deadline is ``policy().deadline_hours(task_type)`` from now unless ``due_at`` is given. The
     assignee is the answerable person (包保) at the type's owner level (tasks.routing.OWNER_LEVEL, or
-    ``owner_level``), else at the nearest level above that has one; the task then passes
+    ``owner_level``), else at the nearest level above that has one, unless ``assignee`` names someone
+    (a specialist, e.g. the district's CDC epidemiologist, at ``owner_level``); the task then passes
     reported → registered → dispatched (one event each) and the assignee is notified. With nobody
     answerable up the whole chain it stays registered, unassigned. A non-empty ``dedupe_key`` that
     already exists returns the existing task instead of opening a second one.
@@ -119,7 +122,8 @@ def do_open_task(
         due_at=due_at or now + dt.timedelta(hours=policy(now).deadline_hours(task_type)),
     )
     task.set_subject(subject)
-    owner = resolve_owner(task, owner_level or OWNER_LEVEL[task_type])
+    level = owner_level or OWNER_LEVEL[task_type]
+    owner = Owner(assignee, level) if assignee is not None else resolve_owner(task, level)
     task.assignee, task.assigned_level = owner.user, owner.level
     final = S.DISPATCHED if owner.user is not None else S.REGISTERED
     steps = path(S.REPORTED, final)
