@@ -28,6 +28,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "beds.report_beds",
         "beds.admit_patients",
         "dispatch.run_dispatch",
+        "ewarn.verify_alert",
     ),
     StaffRole.DISTRICT: (
         "tasks.manage_task",
@@ -81,6 +82,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "risk.set_risk_level",
         "healthcode.decide_appeal",
         "campaigns.run_campaign",
+        "ewarn.verify_alert",
     ),
     StaffRole.HOSPITAL_LIAISON: (
         "core.run_imports",
@@ -109,6 +111,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "beds.report_beds",
         "beds.admit_patients",
         "dispatch.run_dispatch",
+        "ewarn.verify_alert",
     ),
 }
 

@@ -9,6 +9,7 @@ from care.api import router as care_router
 from core.api import router as core_router
 from core.api_auth import API_AUTH
 from dispatch.api import router as dispatch_router
+from ewarn.api import router as ewarn_router
 from gates.api import router as gates_router
 from geo.api import router as geo_router
 from healthcode.api import router as healthcode_router
@@ -33,3 +34,4 @@ api.add_router("/care", care_router)
 api.add_router("/beds", beds_router)
 api.add_router("/supplies", supplies_router)
 api.add_router("/dispatch", dispatch_router)
+api.add_router("/ewarn", ewarn_router)

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "beds",
     "supplies",
     "dispatch",
+    "ewarn",
     "residents",
     "synth",
 ]

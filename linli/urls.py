@@ -28,6 +28,7 @@ urlpatterns = [
     path("beds/", include("beds.urls")),
     path("supplies/", include("supplies.urls")),
     path("dispatch/", include("dispatch.urls")),
+    path("ewarn/", include("ewarn.urls")),
     path("open311/v2/", include("assistance.urls_open311")),
     path("me/help/", include("assistance.urls_resident")),
     path("me/care/", include("care.urls_resident")),
