@@ -179,6 +179,9 @@ def _busiest(level: str, parent_field: str | None = None, parent=None) -> Divisi
     return max(qs.order_by("code"), key=lambda d: counts.get(d.pk, 0))
 
 
+SPECIALISTS = {"cdc_district"}
+
+
 def create_demo_staff(logins_file: Path) -> list[DemoLogin]:
     """Demo users, one per level of the 包保 chain; passwords are generated once and kept in LINLI_HOME."""
     known = json.loads(logins_file.read_text()) if logins_file.exists() else {}
@@ -194,6 +197,7 @@ def create_demo_staff(logins_file: Path) -> list[DemoLogin]:
         ("city", StaffRole.CITY_COMMAND, city, "市指挥部"),
         ("cdc", StaffRole.CDC_EPIDEMIOLOGIST, city, "疾控流调"),
         ("district", StaffRole.DISTRICT, district, "区干部"),
+        ("cdc_district", StaffRole.CDC_EPIDEMIOLOGIST, district, "区疾控流调"),
         ("street", StaffRole.STREET, street, "街道干部"),
         ("community", StaffRole.COMMUNITY_WORKER, community, "社区工作者"),
         ("grid", StaffRole.GRID_WORKER, grid, "网格员"),
@@ -211,7 +215,8 @@ def create_demo_staff(logins_file: Path) -> list[DemoLogin]:
                 user.is_superuser = username == "admin"
                 user.save()
             if not user.assignments.exists():
-                do_assign(user, node, role)
+                # the district's epidemiologist is a specialist there, not the district's 包保
+                do_assign(user, node, role, answerable=username not in SPECIALISTS)
             known[username] = password
             logins.append(DemoLogin(username, password, str(role.label), f"{node}"))
     logins_file.write_text(json.dumps(known, indent=1))

@@ -31,7 +31,7 @@ def test_demo_sets_up_a_city_and_staff_at_every_level(tmp_path, settings, capsys
     assert Containment.objects.filter(traced_at__isnull=False).exists()  # the seeded outbreak's cases
     out = capsys.readouterr().out
     logins = json.loads((tmp_path / "demo-logins.json").read_text())
-    assert set(logins) == {"admin", "city", "cdc", "district", "street", "community", "grid", "cadre"}
+    assert set(logins) == {"admin", "city", "cdc", "cdc_district", "district", "street", "community", "grid", "cadre"}
     assert all(name in out for name in logins)
     assert Resident.objects.filter(registered=True).count() == 1500
     users = {u.username: u for u in get_user_model().objects.all()}
@@ -47,6 +47,7 @@ def test_demo_sets_up_a_city_and_staff_at_every_level(tmp_path, settings, capsys
     _issue_6_done_when(users["grid"])
     _issue_8_done_when(logins)  # before #7's, whose overdue sweeps move late runs off their crews
     _issue_7_done_when(users, logins)
+    _issue_9_done_when(logins)
     call_command("demo", "--no-serve")  # again: keeps the city and the same passwords
     assert json.loads((tmp_path / "demo-logins.json").read_text()) == logins
     assert Resident.objects.filter(registered=True).count() == 1500
@@ -224,6 +225,31 @@ def _issue_8_done_when(logins: dict) -> None:
     assert short.item.name in page
     ledger = desk.get(f"/supplies/depots/{short.depot_id}/ledger.xlsx")
     assert ledger.status_code == 200 and ledger["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def _issue_9_done_when(logins: dict) -> None:
+    """Issue #9, 'Done when', on the demo city: the seeded outbreak shows as real alerts (a rise in
+    antipyretic sales in its district and a space-time cluster of communities), each with a 24-hour
+    verification task for a CDC epidemiologist, and the alert page draws the series and the map."""
+    import datetime as dt
+
+    from ewarn.models import Alert
+
+    alerts = Alert.objects.filter(status="open", signal="antipyretic").select_related("task__assignee")
+    rise = alerts.filter(kind="temporal", level="district").order_by("-observed").first()
+    cluster = alerts.filter(kind="cluster").order_by("-observed").first()
+    assert rise is not None and cluster is not None
+    assert rise.observed > 2 * rise.expected and cluster.p_value <= 0.01
+    assert cluster.communities.count() >= 2
+    assert set(cluster.communities.values_list("district_id", flat=True)) & {rise.area_id}
+    for alert in (rise, cluster):
+        task = alert.task
+        assert task.task_type == "verify_signal" and task.assignee.username in {"cdc", "cdc_district"}
+        assert task.due_at - task.opened_at == dt.timedelta(hours=24)
+    client = Client()
+    assert client.login(username="cdc", password=logins["cdc"])
+    page = client.get(f"/ewarn/alerts/{cluster.pk}/").content.decode()
+    assert "ewarn-map-data" in page and '"member": true' in page and "ewarn-chart-data" in page
 
 
 def grid_worker_grid(user) -> int:

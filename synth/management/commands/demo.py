@@ -14,6 +14,7 @@ from beds.demo import set_up as set_up_beds
 from care.demo import set_up as set_up_care
 from core.jobs import start_demo_ticker
 from dispatch.demo import set_up as set_up_dispatch
+from ewarn.demo import set_up as set_up_ewarn
 from people.models import Resident
 from supplies.demo import set_up as set_up_supplies
 from synth.demo import (
@@ -64,6 +65,7 @@ class Command(BaseCommand):
             set_up_beds(log=self.stdout.write)
             set_up_supplies(log=self.stdout.write)
             set_up_dispatch(log=self.stdout.write)
+            set_up_ewarn(residents, seed, log=self.stdout.write)
         logins = self._staff()
         self.stdout.write(
             _("Ready in %(s).1f s. Demo logins (also in %(file)s):")

@@ -26,6 +26,12 @@ Transport (synth.transport, issue #8):
                   ``transfer_requests.csv`` (--transfers N people waiting for a ride, default 500)
                   within the city's own compounds
 
+Early-warning signals (synth.signals, issue #9):
+
+  --signals       ``pharmacy_sales.csv`` and ``school_absence.csv``: --signal-days days (default 1,155,
+                  three years and two months) ending --signal-end (default yesterday), with an outbreak
+                  seeded around one school's community over the last six days (``signals_truth.json``)
+
 A testing campaign (synth.campaign):
 
   --campaign      one day (--campaign-date, default 2020-05-22) of pooled sampling: sites, tube members
@@ -50,6 +56,7 @@ from synth.city import generate_city
 from synth.feeds import FEED_DATE, feed_day, merge_feeds, noisy_feeds, write_feeds
 from synth.mobility import SCAN_DAYS, SCAN_START, SCANS, generate_scans, write_scans
 from synth.outbreak import OUTBREAK_TRUTH, merge_case_reports, outbreak_tables, seed_outbreak
+from synth.signals import SIGNAL_DAYS, generate_signal_history
 from synth.transport import TRANSFERS, generate_transport
 from synth.writer import write_city, write_tables
 
@@ -114,6 +121,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--transport", action="store_true", help="also write facilities, vehicles and a day of transfer requests"
         )
+        parser.add_argument(
+            "--signals", action="store_true", help="also write years of pharmacy sales and school absences"
+        )
+        parser.add_argument("--signal-days", type=int, default=SIGNAL_DAYS, help="days of signal history")
+        parser.add_argument("--signal-end", type=str, default="", help="last day of the signals (default yesterday)")
         parser.add_argument("--transfers", type=int, default=TRANSFERS, help="transfer requests (default 500)")
         parser.add_argument(
             "--coverage", type=float, default=COVERAGE, help="share of residents sampled, 0 to 1 (default 0.9)"
@@ -159,6 +171,9 @@ class Command(BaseCommand):
         campaign_bad_rows: bool = False,
         transport: bool = False,
         transfers: int = TRANSFERS,
+        signals: bool = False,
+        signal_days: int = SIGNAL_DAYS,
+        signal_end: str | dt.date = "",
         **options: object,
     ) -> None:
         if residents < 1:
@@ -265,6 +280,28 @@ class Command(BaseCommand):
                 for name, path in transport_paths.items()
             }
             summary["seconds"]["transport"] = round(time.perf_counter() - clock, 3)
+        if signals:
+            clock = time.perf_counter()
+            end = _date(signal_end or _yesterday(), _("--signal-end must be a date like 2026-11-28"))
+            try:
+                history = generate_signal_history(city, end=end, seed=seed, days=signal_days)
+            except ValueError as error:
+                raise CommandError(str(error)) from error
+            signal_paths = write_tables(history.tables(), out)
+            truth = {
+                "outbreak_communities": history.outbreak_communities,
+                "first_day": history.outbreak_first_day.isoformat(),
+                "last_day": history.outbreak_last_day.isoformat(),
+            }
+            (out / "signals_truth.json").write_text(_dumps(truth))
+            summary["signals"] = {
+                **truth,
+                "files": {
+                    name: {"path": str(path), "rows": history.tables()[name].num_rows}
+                    for name, path in signal_paths.items()
+                },
+            }
+            summary["seconds"]["signals"] = round(time.perf_counter() - clock, 3)
         if campaign:
             clock = time.perf_counter()
             try:
@@ -360,6 +397,12 @@ class Command(BaseCommand):
             )
             for name, file in info["files"].items():
                 self.stdout.write(f"  {name + '.csv':<22}{file['rows']:>12,}")
+
+
+def _yesterday() -> dt.date:
+    from django.utils import timezone
+
+    return timezone.localdate() - dt.timedelta(days=1)
 
 
 def _dumps(summary: dict) -> str:
