@@ -170,8 +170,11 @@ def test_quick_evaluation_of_the_registered_detectors_with_table_and_plot(tmp_pa
     report = evaluate(quick=True, scenarios=(9, 40), replicates=2, scan_replicates=2, workers=1)
     rows = {(row.frequency, row.detector) for row in report.rows}
     assert rows == {
-        *((f, d) for f in ("weekly", "daily") for d in ("cidars", "ears_c1", "ears_c2", "ears_c3", "cusum")),
-        ("weekly", "farrington"),
+        *(
+            (f, d)
+            for f in ("weekly", "daily")
+            for d in ("cidars", "ears_c1", "ears_c2", "ears_c3", "cusum", "farrington")
+        ),
         ("spatial", "scan"),
     }
     for row in report.rows:
