@@ -4,6 +4,7 @@ figures beside ours, and a PNG for the issue or a report."""
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,9 +163,9 @@ class EvaluationReport:
                     else "",
                 ]
             )
-        widths = [max(len(line[i]) for line in cells) for i in range(len(headers))]
+        widths = [max(_width(line[i]) for line in cells) for i in range(len(headers))]
         lines = [
-            "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True)))
+            "  ".join(_pad(c, w, left=i < 2) for i, (c, w) in enumerate(zip(line, widths, strict=True)))
             for line in cells
         ]
         lines.insert(1, "  ".join("-" * w for w in widths))
@@ -257,3 +258,13 @@ def _parameter_lines(detectors: dict) -> list[str]:
     return [
         f"{name}: " + ", ".join(f"{k}={v}" for k, v in params.items()) for name, params in detectors.items() if params
     ]
+
+
+def _width(text: str) -> int:
+    """Columns a terminal gives ``text``: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, *, left: bool) -> str:
+    fill = " " * (width - _width(text))
+    return text + fill if left else fill + text
