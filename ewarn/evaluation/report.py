@@ -196,6 +196,9 @@ class EvaluationReport:
         matplotlib.use("Agg")
         from matplotlib import pyplot as plt
 
+        # Chinese labels need a CJK font (Debian fonts-noto-cjk, or the fallback Chromium brings);
+        # matplotlib takes each glyph from the first family in the list that has it
+        plt.rcParams["font.sans-serif"] = [*CJK_FONTS, *plt.rcParams["font.sans-serif"]]
         path = Path(path)
         names = [f"{row.label} ({row.frequency})" for row in self.rows]
         figure, (scatter, sensitivity, delay) = plt.subplots(1, 3, figsize=(17, 6), constrained_layout=True)
@@ -258,6 +261,9 @@ def _parameter_lines(detectors: dict) -> list[str]:
     return [
         f"{name}: " + ", ".join(f"{k}={v}" for k, v in params.items()) for name, params in detectors.items() if params
     ]
+
+
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", "Droid Sans Fallback")
 
 
 def _width(text: str) -> int:
