@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 
 from ewarn.detectors.base import Detection
 from ewarn.detectors.temporal import DETECTORS, run
@@ -60,6 +61,7 @@ class _Task:
     seed: int
     detectors: dict[str, dict[str, Any]]
     runner: Runner | None
+    agreement: tuple[tuple[str, ...], int] | None = None
 
 
 def evaluate(
@@ -73,6 +75,7 @@ def evaluate(
     scan_replicates: int | None = None,
     workers: int | None = None,
     runner: Runner | None = None,
+    agreement: tuple[Sequence[str], int] | None = None,
 ) -> EvaluationReport:
     """Score ``detectors`` (registry names → parameters over the registry's defaults; None: all)
     on the Noufaily design (ewarn.evaluation.simulation) and, with the daily designs and unless
@@ -82,8 +85,10 @@ def evaluate(
     ``frequency`` is "weekly", "daily" or "both"; a detector runs on the designs it suits
     (FREQUENCY_DETECTORS). ``quick`` shrinks the defaults to seconds (CI); explicit ``scenarios``,
     ``replicates`` and ``scan_replicates`` still win. ``runner`` replaces ewarn.detectors.temporal.run
-    (tests); ``workers`` processes (default: the CPU count, one when ``quick``) are spawned, so the
-    calling program's main module must be import-safe (``if __name__ == "__main__"``).
+    (tests); ``agreement`` = (names, k) adds a row alarming when at least k of those detectors alarm
+    on a period (the daily job's ``ewarn_min_detectors`` rule); ``workers`` processes (default: the
+    CPU count, one when ``quick``) are spawned, so the calling program's main module must be
+    import-safe (``if __name__ == "__main__"``).
     """
     started = time.perf_counter()
     frequencies = ("weekly", "daily") if frequency == "both" else (frequency,)
@@ -108,7 +113,8 @@ def evaluate(
         }
         parameters[freq] = {name: dict(params) for name, params in suited.items()}
         if suited:
-            tasks += [_Task(freq, number, replicates, seed, suited, runner) for number in numbers]
+            rule = (tuple(agreement[0]), int(agreement[1])) if agreement else None
+            tasks += [_Task(freq, number, replicates, seed, suited, runner, rule) for number in numbers]
     workers = workers or (1 if quick else os.cpu_count() or 1)  # quick: worker start-up would dominate
     if workers == 1 or len(tasks) == 1:
         results = [_run_task(task) for task in tasks]
@@ -139,7 +145,12 @@ def evaluate(
     return EvaluationReport(rows, frequency, settings, time.perf_counter() - started)
 
 
+AGREEMENT = "agreement"
+
+
 def _label(name: str) -> Any:
+    if name == AGREEMENT:
+        return _("Detectors agreeing (the daily job's rule)")
     return DETECTORS[name].label if name in DETECTORS else name
 
 
@@ -151,10 +162,17 @@ def _run_task(task: _Task) -> dict[str, Tally]:
     start = simulated.evaluation_start
     outbreak = simulated.current[:, start:]
     runner = task.runner or run
-    return {
-        name: score(np.vstack([_alarms(runner, name, series, params, start) for series in counts]), outbreak)
+    alarms = {
+        name: np.vstack([_alarms(runner, name, series, params, start) for series in counts])
         for name, params in task.detectors.items()
     }
+    tallies = {name: score(alarmed, outbreak) for name, alarmed in alarms.items()}
+    if task.agreement:
+        names, k = task.agreement
+        voting = [alarms[name].astype(int) for name in names if name in alarms]
+        if voting:
+            tallies[AGREEMENT] = score(sum(voting) >= min(k, len(voting)), outbreak)
+    return tallies
 
 
 def _alarms(runner: Runner, name: str, series: np.ndarray, params: Mapping[str, Any], start: int) -> np.ndarray:

@@ -166,6 +166,26 @@ def test_evaluate_scores_what_the_detector_alarms_in_the_evaluation_period():
     assert row.series == 5 and row.frequency == "weekly"
 
 
+def test_the_agreement_row_alarms_when_enough_detectors_agree():
+    """The daily job's ewarn_min_detectors rule, scored on the same series as its detectors."""
+    report = evaluate(
+        {"low": {"limit": 4}, "high": {"limit": 8}},
+        scenarios=(13,),
+        replicates=5,
+        seed=9,
+        frequency="weekly",
+        scan_replicates=0,
+        workers=1,
+        runner=above_limit,
+        agreement=(["low", "high"], 2),
+    )
+    rows = {row.detector: row.tally for row in report.rows}
+    simulated = simulate_noufaily(13, replicates=5, seed=np.random.SeedSequence(9, spawn_key=(0, 13)))
+    judged = simulated.counts[:, 575:]
+    assert rows["agreement"] == score(judged > 8, simulated.current[:, 575:])  # both agree only above 8
+    assert rows["agreement"] == rows["high"]
+
+
 def test_quick_evaluation_of_the_registered_detectors_with_table_and_plot(tmp_path):
     report = evaluate(quick=True, scenarios=(9, 40), replicates=2, scan_replicates=2, workers=1)
     rows = {(row.frequency, row.detector) for row in report.rows}

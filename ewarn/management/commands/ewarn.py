@@ -111,6 +111,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
         frequencies = ("weekly", "daily") if options["frequency"] == "both" else (options["frequency"],)
         detectors = _as_configured() if options["policy"] else None
+        agreement = _agreement() if options["policy"] else None
         reports = []
         for frequency in frequencies:
             kwargs = {
@@ -118,6 +119,7 @@ class Command(BaseCommand):
                 "frequency": frequency,
                 "quick": options["quick"],
                 "detectors": detectors,
+                "agreement": agreement,
             }
             if options["replicates"]:
                 kwargs["replicates"] = options["replicates"]
@@ -152,3 +154,11 @@ def _as_configured() -> dict[str, dict]:
         name: {k: v for k, v in (configured.get(name) or {}).items() if k not in DESIGN_PARAMETERS}
         for name in DETECTORS
     }
+
+
+def _agreement() -> tuple[list[str], int]:
+    """The daily job's rule: an area's rise is an alert when this many of the configured agree."""
+    from core.policy import policy
+
+    current = policy()
+    return list(current.ewarn_detectors), int(current.ewarn_min_detectors)
