@@ -48,6 +48,7 @@ def build(residents: int, years: int, n_signals: int, seed: int) -> tuple[int, i
     from django.db import connection, transaction
 
     from core.imports.runner import run_import
+    from ewarn.choices import Signal
     from ewarn.signals import TABLE, _roll_up
     from synth.city import generate_city
     from synth.writer import write_city
@@ -85,7 +86,7 @@ def build(residents: int, years: int, n_signals: int, seed: int) -> tuple[int, i
                 f"INSERT INTO {TABLE} (signal, level, division_id, day, count) VALUES (%s, %s, %s, %s, %s)", batch
             )
             rows += len(batch)
-        _roll_up(list(signals), first, DAY)
+        _roll_up([Signal(s) for s in signals], first, DAY)
     return len(communities), rows
 
 
