@@ -1,13 +1,13 @@
 """Benchmark: the daily early-warning run over a 13-district city (issue #9).
 
-    .venv/bin/python benchmarks/bench_ewarn.py [--residents 230000] [--years 5] [--signals 5]
+    .venv/bin/python benchmarks/bench_ewarn.py [--residents 1000000] [--years 5] [--signals 8]
         [--replications 999] [--database sqlite|postgres] [--json-out FILE]
 
-The target: every community series of a 13-district city (about 600 communities × 5 signals =
-3,000 series, 5 years of days) judged in ≤ 60 s, including the space-time scan with 999
-replications per signal.
+The target: every community series of a 13-district city (about 3,000 series, 5 years of days)
+judged in ≤ 60 s, including the space-time scan with 999 replications per signal.
 
-1. The city's divisions and compounds (synth.city; ~600 communities at 230,000 residents) are
+1. The city's divisions and compounds (synth.city: 374 communities at 1,000,000 residents, so 8
+   signals make 2,992 community series, plus those of the streets and districts) are
    imported through the real import path; five years of daily counts for ``--signals`` signals are
    written to the signal table at community level and rolled up (ewarn.signals), as the imports do.
 2. The run is ewarn.detection.run_day with the temporal detectors at community, street and district
@@ -40,7 +40,16 @@ from _common import (
 )
 
 DAY = dt.date(2026, 11, 28)
-SIGNALS = ("fever_clinic", "antipyretic", "cough", "school_fever", "positive_test", "gate_fever", "suspected")
+SIGNALS = (
+    "fever_clinic",
+    "antipyretic",
+    "cough",
+    "school_fever",
+    "positive_test",
+    "gate_fever",
+    "suspected",
+    "antiviral",
+)
 
 
 def build(residents: int, years: int, n_signals: int, seed: int) -> tuple[int, int]:
@@ -92,9 +101,9 @@ def build(residents: int, years: int, n_signals: int, seed: int) -> tuple[int, i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--residents", type=int, default=230_000)
+    parser.add_argument("--residents", type=int, default=1_000_000)
     parser.add_argument("--years", type=int, default=5)
-    parser.add_argument("--signals", type=int, default=5)
+    parser.add_argument("--signals", type=int, default=8)
     parser.add_argument("--replications", type=int, default=999)
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--sample", type=int, default=40, help="series judged over the whole range (baseline)")
