@@ -18,6 +18,7 @@ from assistance.views import node_in_scope
 from core.audit import log_reads
 from core.choices import ReadAction
 from core.middleware import client_ip
+from core.moments import local_bounds
 from core.scoping import get_scoped_or_404
 from people.identity import mask_phone
 from people.models import Resident
@@ -173,6 +174,6 @@ def counts(request, query: Query[CountsQuery]):
     if start > end:
         raise HttpError(400, "start is after end")
     figures = help_counts.help_figures(
-        request.user, node[0] if node else None, node[1] if node else None, *help_counts.local_bounds(start, end)
+        request.user, node[0] if node else None, node[1] if node else None, *local_bounds(start, end)
     )
     return {"node": query.node or None, "start": start, "end": end, **figures.as_dict()}

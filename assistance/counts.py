@@ -42,15 +42,6 @@ NODE_COLUMN = NODE_FIELDS  # the place column of each level below the city
 PERIOD_DAYS = 7  # the period shown when none is asked for: the last week, today included
 
 
-def local_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start 00:00, end+1 00:00) in the city's time zone."""
-    tz = timezone.get_current_timezone()
-    return (
-        dt.datetime.combine(start, dt.time(), tzinfo=tz),
-        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz),
-    )
-
-
 def default_period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
     """The days asked for, the missing end today and the missing start a week before the end."""
     end = end or timezone.localdate()

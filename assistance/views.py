@@ -38,6 +38,7 @@ from assistance.services import (
 from core.audit import log_reads
 from core.choices import ReadAction
 from core.middleware import client_ip
+from core.moments import local_bounds
 from core.scoping import get_scoped_or_404, restrict
 from geo.models import Compound, Division
 from people.models import Resident
@@ -279,7 +280,7 @@ def counts(request: HttpRequest) -> HttpResponse:
     obj = node_in_scope(request.user, node)
     start, end = _period(request)
     figures = help_counts.help_figures(
-        request.user, node[0] if node else None, node[1] if node else None, *help_counts.local_bounds(start, end)
+        request.user, node[0] if node else None, node[1] if node else None, *local_bounds(start, end)
     )
     child_level = {None: "district", "district": "street", "street": "community", "community": "grid"}.get(
         node[0] if node else None

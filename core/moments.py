@@ -1,10 +1,12 @@
-"""Moments given as text (job arguments, command options): ISO 8601, a naive one read in the
-project's time zone, Asia/Shanghai (contracts.md, Times)."""
+"""Moments and days in the city's time zone (Asia/Shanghai, contracts.md, Times): moments given as
+text (job arguments, command options), a run of calendar days as timestamp bounds, and the SQL for a
+stored timestamp's calendar day."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.utils import timezone
 
 
@@ -14,3 +16,22 @@ def parse_moment(value: str | None) -> dt.datetime:
         return timezone.now()
     moment = dt.datetime.fromisoformat(value)
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+
+def local_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[first 00:00, last+1 00:00) in the city's time zone, for index-friendly timestamp filters."""
+    tz = timezone.get_current_timezone()
+    return (
+        dt.datetime.combine(first, dt.time(), tzinfo=tz),
+        dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz),
+    )
+
+
+def local_day_sql(column: str) -> str:
+    """SQL for the city's calendar day of a stored (UTC) timestamp column."""
+    from core.imports.sql import is_postgres
+
+    if is_postgres():
+        return f"CAST(({column} AT TIME ZONE '{settings.TIME_ZONE}') AS date)"
+    offset = timezone.now().astimezone(timezone.get_current_timezone()).utcoffset()
+    return f"date({column}, '{int(offset.total_seconds()) // 3600:+d} hours')"

@@ -14,11 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from core.imports.sql import execute, fetch, is_postgres
+from core.moments import local_bounds, local_day_sql
 from core.policy import policy
 from ewarn.choices import PRODUCT_SIGNAL, Signal
 from ewarn.models import PharmacySale, SchoolAbsence, SignalCount
@@ -26,23 +25,6 @@ from ewarn.models import PharmacySale, SchoolAbsence, SignalCount
 TABLE = SignalCount._meta.db_table
 ROLLUP_LEVELS = ("street", "district", "city")
 LEVELS = ("community", *ROLLUP_LEVELS)
-
-
-def local_day_sql(column: str) -> str:
-    """SQL for the city's calendar day of a stored (UTC) timestamp."""
-    if is_postgres():
-        return f"CAST(({column} AT TIME ZONE '{settings.TIME_ZONE}') AS date)"
-    offset = timezone.now().astimezone(timezone.get_current_timezone()).utcoffset()
-    return f"date({column}, '{int(offset.total_seconds()) // 3600:+d} hours')"
-
-
-def local_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[first 00:00, last+1 00:00) in the city's time zone, for index-friendly timestamp filters."""
-    tz = timezone.get_current_timezone()
-    return (
-        dt.datetime.combine(first, dt.time(), tzinfo=tz),
-        dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz),
-    )
 
 
 @dataclass(frozen=True)

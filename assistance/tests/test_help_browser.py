@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
 def test_a_resident_asks_and_the_grid_worker_delivers(
-    city, resident, grid_worker, live_server, chromium, tmp_path, settings
+    city, resident, grid_worker, live_server, chromium, tmp_path, settings, screenshots
 ):
     settings.LINLI_SMS_SENDER = "residents.sms.MemorySender"
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -36,10 +36,10 @@ def test_a_resident_asks_and_the_grid_worker_delivers(
     me.check("input[name=category][value=medicine]")
     me.fill("textarea[name=text]", "降压药两盒，硝苯地平")
     me.set_input_files("input[name=photo]", str(photo))
-    me.screenshot(path=str(tmp_path / "resident-ask.png"), full_page=True)
+    me.screenshot(path=str(screenshots / "resident-ask.png"), full_page=True)
     me.click("form.stack button[type=submit]")
     me.wait_for_selector("[data-progress=assigned]")
-    me.screenshot(path=str(tmp_path / "resident-request.png"), full_page=True)
+    me.screenshot(path=str(screenshots / "resident-request.png"), full_page=True)
     item = HelpRequest.objects.get()
     assert item.task.assignee_id == grid_worker.pk and item.photo_type == "image/jpeg"
 
@@ -50,20 +50,20 @@ def test_a_resident_asks_and_the_grid_worker_delivers(
     staff.fill("input[name=password]", "pw-grid_worker")
     staff.click("form [type=submit]")
     staff.goto(f"{live_server.url}/help/")
-    staff.screenshot(path=str(tmp_path / "staff-help-list.png"), full_page=True)
+    staff.screenshot(path=str(screenshots / "staff-help-list.png"), full_page=True)
     staff.click(f"text={item.reference}")
     staff.click("form[action$='/start/'] button")
     staff.fill("textarea[name=feedback]", "已送到家门口")
     staff.click("form[action$='/resolve/'] button")
     staff.wait_for_selector("[data-progress=done]")
-    staff.screenshot(path=str(tmp_path / "staff-help-detail.png"), full_page=True)
+    staff.screenshot(path=str(screenshots / "staff-help-detail.png"), full_page=True)
 
     me.goto(f"{live_server.url}/me/help/{item.pk}/")
     me.check("input[name=stars][value='5']")
     me.click("form[action$='/rate/'] button")
     me.wait_for_selector("[data-progress=rated]")
-    me.screenshot(path=str(tmp_path / "resident-rated.png"), full_page=True)
+    me.screenshot(path=str(screenshots / "resident-rated.png"), full_page=True)
     wait_for(lambda: HelpRequest.objects.filter(pk=item.pk, rating=5).exists())
-    assert all((tmp_path / name).stat().st_size > 5000 for name in ("resident-ask.png", "staff-help-detail.png"))
+    assert all((screenshots / name).stat().st_size > 5000 for name in ("resident-ask.png", "staff-help-detail.png"))
     phone.close()
     desk.close()

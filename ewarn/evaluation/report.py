@@ -4,13 +4,13 @@ figures beside ours, and a PNG for the issue or a report."""
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from core.text import display_width
 from ewarn.evaluation.metrics import Tally
 
 
@@ -163,7 +163,7 @@ class EvaluationReport:
                     else "",
                 ]
             )
-        widths = [max(_width(line[i]) for line in cells) for i in range(len(headers))]
+        widths = [max(display_width(line[i]) for line in cells) for i in range(len(headers))]
         lines = [
             "  ".join(_pad(c, w, left=i < 2) for i, (c, w) in enumerate(zip(line, widths, strict=True)))
             for line in cells
@@ -266,11 +266,6 @@ def _parameter_lines(detectors: dict) -> list[str]:
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", "Droid Sans Fallback")
 
 
-def _width(text: str) -> int:
-    """Columns a terminal gives ``text``: Chinese characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _pad(text: str, width: int, *, left: bool) -> str:
-    fill = " " * (width - _width(text))
+    fill = " " * (width - display_width(text))
     return text + fill if left else fill + text

@@ -7,8 +7,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from assistance.counts import default_period, help_figures, local_bounds
+from assistance.counts import default_period, help_figures
 from core.management.arguments import day
+from core.moments import local_bounds
 from geo.models import Division
 
 
