@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-
-from django.core.management.base import CommandError
+from argparse import ArgumentTypeError
 
 
 def day(text: str) -> dt.date:
-    """An ISO day (YYYY-MM-DD) on the command line, or a clear error."""
+    """An ISO day (YYYY-MM-DD) on the command line, or a clear error (an argparse type: argparse
+    prints the message and the usage, not a traceback)."""
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise CommandError(f"not a date (YYYY-MM-DD): {text}") from exc
+        raise ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from exc
