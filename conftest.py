@@ -84,3 +84,18 @@ def chromium(playwright_chromium):
     browser = playwright.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox"])
     yield browser
     browser.close()
+
+
+@pytest.fixture
+def screenshots(request):
+    """Where a browser test saves its screenshots for review (issue #10): ``build/screenshots/<test
+    module>/<test>/`` in the checkout, or under ``LINLI_SCREENSHOTS`` when set; kept after the run."""
+    import os
+    import re
+    from pathlib import Path
+
+    root = Path(os.environ.get("LINLI_SCREENSHOTS") or Path(__file__).resolve().parent / "build" / "screenshots")
+    module = request.node.module.__name__.replace(".", "-")
+    folder = root / module / re.sub(r"[^\w.-]+", "_", request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

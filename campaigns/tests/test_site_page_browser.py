@@ -18,7 +18,7 @@ from tests_support.waiting import wait_for
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-def test_a_tube_filled_at_the_sampling_site(city, live_server, chromium, tmp_path):
+def test_a_tube_filled_at_the_sampling_site(city, live_server, chromium, screenshots):
     today = timezone.localdate()
     campaign = do_plan(
         code="today",
@@ -50,7 +50,7 @@ def test_a_tube_filled_at_the_sampling_site(city, live_server, chromium, tmp_pat
         page.click("#id-form button[type=submit]")
         if n < len(people):
             page.wait_for_function(f"document.getElementById('tube-count').textContent.includes('{n}')")
-    page.screenshot(path=str(tmp_path / "sample-site.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "sample-site.png"), full_page=True)
     wait_for(lambda: Tube.objects.filter(code="P0000000001", status="closed", members=5).exists())
     page.wait_for_selector("#step-tube:not([hidden])")  # full: back to step 1 for the next tube
     assert coverage.total(campaign).tested == 5
@@ -64,6 +64,6 @@ def test_a_tube_filled_at_the_sampling_site(city, live_server, chromium, tmp_pat
     desk.click("form [type=submit]")
     desk.goto(f"{live_server.url}/campaigns/{campaign.code}/")
     assert desk.inner_text("[data-total=tested]").strip() == "5"
-    desk.screenshot(path=str(tmp_path / "campaign-dashboard.png"), full_page=True)
+    desk.screenshot(path=str(screenshots / "campaign-dashboard.png"), full_page=True)
     context.close()
     staff.close()

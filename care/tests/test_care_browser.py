@@ -27,7 +27,7 @@ def staff_page(chromium, live_server, username: str):
     return context, page
 
 
-def test_a_group_order_from_phone_to_doorstep(city, building, worker, live_server, chromium, tmp_path):
+def test_a_group_order_from_phone_to_doorstep(city, building, worker, live_server, chromium, screenshots):
     order = open_order(building, worker)
     household = Household.objects.filter(building=building).order_by("room").first()
     person = household.residents.exclude(phone="").order_by("id").first()
@@ -47,7 +47,7 @@ def test_a_group_order_from_phone_to_doorstep(city, building, worker, live_serve
     me.wait_for_url("**/me/care/")
     me.click(f"a[href='/me/care/orders/{order.pk}/']")
     me.locator("form.stack input[type=number]").first.fill("2")
-    me.screenshot(path=str(tmp_path / "resident-order.png"), full_page=True)
+    me.screenshot(path=str(screenshots / "resident-order.png"), full_page=True)
     me.click("form.stack button[type=submit]")
     wait_for(lambda: HouseholdOrderLine.objects.filter(order=order, household=household, quantity=2).exists())
 
@@ -55,29 +55,29 @@ def test_a_group_order_from_phone_to_doorstep(city, building, worker, live_serve
     desk.goto(f"{live_server.url}/care/orders/{order.pk}/")
     desk.click("form:has(input[value=ordered]) button")
     desk.click("form:has(input[value=delivering]) button")
-    desk.screenshot(path=str(tmp_path / "staff-order.png"), full_page=True)
+    desk.screenshot(path=str(screenshots / "staff-order.png"), full_page=True)
     desk.goto(f"{live_server.url}/care/orders/{order.pk}/deliveries/")
     desk.check(f"#h{household.pk}")
-    desk.screenshot(path=str(tmp_path / "delivery-list.png"), full_page=True)
+    desk.screenshot(path=str(screenshots / "delivery-list.png"), full_page=True)
     desk.click("main form[method=post] button[type=submit]")
     wait_for(lambda: HouseholdDelivery.objects.filter(household=household, outcome="delivered").exists())
     desk.emulate_media(media="print")
-    desk.screenshot(path=str(tmp_path / "delivery-list-print.png"), full_page=True)
+    desk.screenshot(path=str(screenshots / "delivery-list-print.png"), full_page=True)
     phone.close()
     desk_context.close()
 
 
-def test_a_visit_recorded_from_the_visits_page(city, live_server, chromium, tmp_path):
+def test_a_visit_recorded_from_the_visits_page(city, live_server, chromium, screenshots):
     members_since(30)
     grid = city.grid("420102", 1)
     care_staff(city, "gw", "grid_worker", grid)
     context, page = staff_page(chromium, live_server, "gw")
     page.goto(f"{live_server.url}/care/visits/")
-    page.screenshot(path=str(tmp_path / "visits-due.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "visits-due.png"), full_page=True)
     page.locator("a[href*='/care/visits/new/']").first.click()
     page.check("input[name=wellbeing][value=needs_help]")
     page.check("input[name=needs][value=medicine]")
-    page.screenshot(path=str(tmp_path / "visit-form.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "visit-form.png"), full_page=True)
     page.click("main form.stack button[type=submit]")
     wait_for(lambda: CareVisit.objects.filter(wellbeing="needs_help").exists())
     context.close()

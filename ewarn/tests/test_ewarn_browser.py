@@ -14,7 +14,7 @@ from tests_support.waiting import wait_for
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-def test_the_epidemiologist_verifies_an_alert(city, epidemiologist, quick_scan, live_server, chromium, tmp_path):
+def test_the_epidemiologist_verifies_an_alert(city, epidemiologist, quick_scan, live_server, chromium, screenshots):
     sales_history({DAY: 120})
     do_run_day(DAY)
     alert = Alert.objects.get(kind="temporal")
@@ -25,15 +25,15 @@ def test_the_epidemiologist_verifies_an_alert(city, epidemiologist, quick_scan, 
     page.fill("input[name=password]", f"pw-{epidemiologist.username}")
     page.click("form [type=submit]")
     page.goto(f"{live_server.url}/ewarn/")
-    page.screenshot(path=str(tmp_path / "alerts.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "alerts.png"), full_page=True)
     page.click(f"a[href='/ewarn/alerts/{alert.pk}/']")
     page.wait_for_selector("#ewarn-chart canvas")  # ECharts drew the series
     page.wait_for_selector("#ewarn-map path.leaflet-interactive")  # Leaflet drew the community
     assert page.evaluate("document.querySelector('#ewarn-chart canvas').width") > 600
-    page.screenshot(path=str(tmp_path / "alert.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "alert.png"), full_page=True)
     page.fill("form[action$='/verify/'] textarea[name=note]", "两所幼儿园发热聚集")
     page.check("form[action$='/verify/'] input[name=investigate]")
     page.click("form[action$='/verify/'] button[type=submit]")
     wait_for(lambda: Alert.objects.filter(pk=alert.pk, status="verified").exclude(investigation=None).exists())
-    page.screenshot(path=str(tmp_path / "verified.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "verified.png"), full_page=True)
     context.close()

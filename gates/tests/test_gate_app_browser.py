@@ -26,7 +26,7 @@ def record_by_id_number(page, id_number: str, temperature: str) -> None:
     page.wait_for_selector("#gate-outcome:not([hidden])")
 
 
-def test_fever_and_an_outage_in_a_real_browser(city, live_server, chromium):
+def test_fever_and_an_outage_in_a_real_browser(city, live_server, chromium, screenshots):
     compound = next(iter(city.compounds.values()))
     gate = ensure_gate(compound, code="G-BROWSER", name="东门")
     first, second = [r for r in city.residents.values() if r.compound_id == compound.pk][:2]
@@ -43,6 +43,7 @@ def test_fever_and_an_outage_in_a_real_browser(city, live_server, chromium):
 
     record_by_id_number(page, first.id_number, "37.6")
     page.wait_for_selector("#gate-fever:not([hidden])")
+    page.screenshot(path=str(screenshots / "gate-fever.png"), full_page=True)
     wait_for(lambda: GateCheck.objects.filter(person=first, fever=True).exists())
     wait_for(lambda: Task.objects.filter(task_type="refer", resident=first).exists())
 
@@ -50,6 +51,7 @@ def test_fever_and_an_outage_in_a_real_browser(city, live_server, chromium):
     context.set_offline(True)
     record_by_id_number(page, second.id_number, "36.5")
     page.wait_for_selector("#gate-queue[data-state=waiting]")
+    page.screenshot(path=str(screenshots / "gate-offline-queue.png"), full_page=True)
     time.sleep(1)
     wait_for(lambda: not GateCheck.objects.filter(person=second).exists())  # still only on the phone
     context.set_offline(False)
