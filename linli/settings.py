@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "supplies",
     "dispatch",
     "ewarn",
+    "dashboard",
     "residents",
     "synth",
 ]

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from core.health import healthz, readyz
-from geo.views import home
+from dashboard.views import home
 from linli.api import api
 
 urlpatterns = [
@@ -29,6 +29,7 @@ urlpatterns = [
     path("supplies/", include("supplies.urls")),
     path("dispatch/", include("dispatch.urls")),
     path("ewarn/", include("ewarn.urls")),
+    path("dashboard/", include("dashboard.urls")),
     path("open311/v2/", include("assistance.urls_open311")),
     path("me/help/", include("assistance.urls_resident")),
     path("me/care/", include("care.urls_resident")),

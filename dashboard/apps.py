@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DashboardConfig(AppConfig):
+    name = "dashboard"
+    verbose_name = _("Command centre")
+
+    def ready(self) -> None:
+        from dashboard import jobs
+
+        jobs.schedule()
