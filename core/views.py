@@ -16,9 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.choices import RejectStatus
+from core.audit import log_reads
+from core.choices import ReadAction, RejectStatus
 from core.imports.errors import ImportFileError
 from core.imports.kinds import all_kinds, kind_label
+from core.imports.privacy import masked_row
 from core.imports.reasons import reason_label, reason_sentence
 from core.imports.runner import resubmit_rejection, run_import
 from core.models import ChangeLog, ImportBatch, ImportRejection, ReadLog
@@ -81,7 +83,7 @@ def import_detail(request, pk: int):
             "batch": batch,
             "rejects": rejects,
             "reasons": reasons,
-            "rows": [(r, r.sentence) for r in rejects.object_list],
+            "rows": [(r, r.sentence, masked_row(r.kind, r.data)) for r in rejects.object_list],
         },
     )
 
@@ -92,6 +94,7 @@ def import_rejects_csv(request, pk: int):
     """Rejected rows as sent, plus reason code and sentences in both languages, ready to correct."""
     batch = get_object_or_404(_visible_batches(request.user), pk=pk)
     rejects = list(batch.rejections.order_by("row_number"))
+    log_reads(request.user, ReadAction.EXPORT, ImportRejection, [r.pk for r in rejects])
     headers: list[str] = []
     for r in rejects:
         headers.extend(h for h in r.data if h not in headers)
@@ -143,6 +146,7 @@ def reject_detail(request, pk: int):
                 messages.success(request, _("The corrected row was imported."))
                 return redirect("core:import", pk=reject.batch_id)
         reject.data = corrected
+    log_reads(request.user, ReadAction.VIEW, ImportRejection, [reject.pk])  # the row in full, to correct it
     return render(
         request,
         "core/reject_detail.html",

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from core.choices import RejectStatus
-from core.models import ApiToken, ChangeLog, ImportRejection
+from core.models import ApiToken, ChangeLog, ImportRejection, ReadLog
 from people.models import Resident
 from tests_support.city import to_csv, valid_id
 
@@ -35,10 +35,17 @@ def test_upload_page_shows_summary_and_rejects(city, community_worker):
     assert response.status_code == 302
     detail = client.get(response["Location"]).content.decode()
     assert "unknown_parent" in detail and "NOWHERE" in detail
+    # the list shows the rejected row's identity number and phone masked, like every other page
+    assert rows[0]["id_number"] not in detail and rows[0]["phone"] not in detail
+    assert rows[0]["id_number"][:4] + "**********" + rows[0]["id_number"][-4:] in detail
     batch_id = int(response["Location"].rstrip("/").split("/")[-1])
     exported = client.get(f"/imports/{batch_id}/rejects.csv").content.decode("utf-8-sig")
     assert exported.splitlines()[0].startswith("row,reason,column,detail,reason_zh,reason_en,status")
-    assert "NOWHERE" in exported
+    assert "NOWHERE" in exported  # the export is for correcting and re-sending: whole, and read-logged
+    reject = ImportRejection.objects.get(batch_id=batch_id)
+    assert ReadLog.objects.filter(model="core.importrejection", object_id=reject.pk, action="export").exists()
+    client.get(f"/imports/rejects/{reject.pk}/")
+    assert ReadLog.objects.filter(model="core.importrejection", object_id=reject.pk, action="view").exists()
 
 
 def test_reject_corrected_in_the_browser(city, community_worker):
