@@ -17,10 +17,16 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 from openpyxl import Workbook
 
-from cases.choices import TRANSITIONS, CaseState, Category, PlacementKind
+from cases.choices import TRANSITIONS, CaseState, Category, EventOutcome, PlacementKind
 from cases.models import CategoryConflict, CategoryEvent, ConflictStatus, FollowUp, FollowUpStatus, PersonStatus
 from cases.selectors import category_counts, statuses
-from cases.services import TransitionRefused, do_record_follow_up, do_resolve_conflict, do_transition
+from cases.services import (
+    TransitionRefused,
+    do_identify,
+    do_record_follow_up,
+    do_resolve_conflict,
+    do_transition,
+)
 from core.audit import log_reads, log_reads_of_queryset
 from core.choices import ReadAction
 from core.scoping import get_scoped_or_404, restrict
@@ -121,8 +127,32 @@ def person_detail(request, pk: int):
             "state_labels": dict(CaseState.choices),
             "placements": PlacementKind.choices,
             "can_decide": _can_decide(request.user),
+            "categories": Category.choices,
         },
     )
+
+
+@login_required
+@require_POST
+def person_identify(request, pk: int):
+    """A staff decision putting a person into a category (e.g. the CDC confirming a case): the
+    reason is required and kept on the history, and confirmation starts the containment as a
+    feed's report would (cases.services.do_identify)."""
+    if not _can_decide(request.user):
+        raise PermissionDenied
+    person = get_scoped_or_404(request.user, Resident.objects.all(), pk=pk)
+    category, note = request.POST.get("category", ""), request.POST.get("note", "").strip()
+    if category not in Category.values:
+        messages.error(request, _("Choose a category."))
+    elif not note:
+        messages.error(request, _("Say why: a category changes what the person may do, so the reason is kept."))
+    else:
+        event = do_identify(person, category, request.user, note)
+        if event.outcome == EventOutcome.APPLIED:
+            messages.success(request, _("Recorded: %(category)s.") % {"category": event.get_category_display()})
+        else:
+            messages.warning(request, event.get_outcome_display())
+    return redirect("cases:person", pk=person.pk)
 
 
 @login_required

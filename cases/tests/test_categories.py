@@ -169,6 +169,30 @@ def test_staff_transition_page(city, city_person):
     assert "电话通知" in client.get(f"/cases/people/{person.pk}/").content.decode()
 
 
+def test_staff_confirm_a_case_on_its_record_with_a_reason(city, city_person, django_capture_on_commit_callbacks):
+    """A CDC epidemiologist confirms a case on screen; the reason is required and kept; the
+    confirmation starts the containment as a feed's report would. Without the permission: 403."""
+    from tracing.models import Containment
+
+    person = city_person
+    cdc = city.staff("cdc_page", "cdc_epidemiologist", city.divisions["420100000000"])
+    cadre = city.staff("cadre_page", "cadre", city.grid("420102", 1))
+    client = Client()
+    client.force_login(cdc)
+    record = client.get(f"/cases/people/{person.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Put into a category" in record
+    refused = client.post(f"/cases/people/{person.pk}/identify/", {"category": "confirmed", "note": " "}, follow=True)
+    assert "Say why" in refused.content.decode() and not PersonStatus.objects.filter(person=person).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/cases/people/{person.pk}/identify/", {"category": "confirmed", "note": "PCR positive, CDC lab"})
+    status = PersonStatus.objects.get(person=person)
+    assert (status.category, status.state) == ("confirmed", "identified")
+    assert status.person.category_events.get().note == "PCR positive, CDC lab"
+    assert Containment.objects.filter(case=person).exists()
+    client.force_login(cadre)
+    assert client.post(f"/cases/people/{person.pk}/identify/", {"category": "fever", "note": "x"}).status_code == 403
+
+
 def test_identifying_many_at_once_follows_the_same_precedence(city):
     from cases.models import CategoryEvent
     from cases.services import do_identify_many
