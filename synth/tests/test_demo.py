@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -48,6 +49,7 @@ def test_demo_sets_up_a_city_and_staff_at_every_level(tmp_path, settings, capsys
     _issue_8_done_when(logins)  # before #7's, whose overdue sweeps move late runs off their crews
     _issue_7_done_when(users, logins)
     _issue_9_done_when(logins)
+    _issue_10_done_when(logins)
     call_command("demo", "--no-serve")  # again: keeps the city and the same passwords
     assert json.loads((tmp_path / "demo-logins.json").read_text()) == logins
     assert Resident.objects.filter(registered=True).count() == 1500
@@ -250,6 +252,34 @@ def _issue_9_done_when(logins: dict) -> None:
     assert client.login(username="cdc", password=logins["cdc"])
     page = client.get(f"/ewarn/alerts/{cluster.pk}/").content.decode()
     assert "ewarn-map-data" in page and '"member": true' in page and "ewarn-chart-data" in page
+
+
+def _issue_10_done_when(logins: dict) -> None:
+    """Issue #10, 'Done when', on the demo city: the city's login opens onto the dashboard with its
+    map and chart of the demo city, and the daily report downloads as XLSX and PDF with the
+    dashboard's numbers."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from dashboard.report import daily_report
+    from geo.models import Division
+
+    client = Client()
+    assert client.login(username="city", password=logins["city"])
+    home = client.get("/", follow=True).content.decode()
+    assert "dash-map" in home and "dash-trend" in home and "dash-data" in home
+    city = Division.objects.get(level="city")
+    feed = client.get(f"/dashboard/data.json?area={city.pk}").json()
+    assert feed["figures"]["residents"] == 1500 and len(feed["children"]) == 13
+    assert sum(1 for child in feed["children"] if child["lat"]) == 13  # every district on the map
+    report = daily_report(city, dt.date.fromisoformat(feed["day"])).as_dict()["tables"]
+    assert report["categories"]["confirmed"]["now"] == feed["figures"]["now_confirmed"] > 0
+    xlsx = client.get(f"/dashboard/report/?area={city.pk}&format=xlsx")
+    sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+    assert feed["figures"]["cum_close_contact"] in [cell.value for row in sheet.iter_rows() for cell in row]
+    pdf = client.get(f"/dashboard/report/?area={city.pk}&format=pdf")
+    assert b"".join(pdf.streaming_content).startswith(b"%PDF")
 
 
 def grid_worker_grid(user) -> int:
