@@ -12,19 +12,10 @@ from care.tests.support import care_staff, members_since, open_order
 from geo.models import Household
 from residents.sms import MemorySender
 from residents.tests.support import sent_code
+from tests_support.browser import staff_page
 from tests_support.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-
-def staff_page(chromium, live_server, username: str):
-    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", f"pw-{username}")
-    page.click("form [type=submit]")
-    return context, page
 
 
 def test_a_group_order_from_phone_to_doorstep(city, building, worker, live_server, chromium, screenshots):

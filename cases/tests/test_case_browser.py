@@ -18,6 +18,7 @@ from cases.models import PersonStatus
 from core.imports.runner import run_import
 from people.models import Resident
 from tasks.models import Task
+from tests_support.browser import staff_page
 from tests_support.city import to_csv
 from tests_support.waiting import wait_for
 from tracing.models import Containment
@@ -64,13 +65,7 @@ def case_report(person: Resident, onset: str) -> bytes:
 
 def test_a_confirmed_case_brings_its_contacts_and_tasks(market_day, live_server, chromium, screenshots):
     a, h, b, d = market_day["a"], market_day["h"], market_day["b"], market_day["d"]
-    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "cw")
-    page.fill("input[name=password]", "pw-cw")
-    page.click("form [type=submit]")
-    page.wait_for_url(lambda url: "/login/" not in url)
+    context, page = staff_page(chromium, live_server, "cw")
 
     # before: not in any category
     page.goto(f"{live_server.url}/cases/people/{a.pk}/")
@@ -153,13 +148,7 @@ def test_the_cdc_confirms_a_case_on_its_record(market_day, city, live_server, ch
     category on the four-category record, with the reason, and the contacts and tasks follow."""
     a, b = market_day["a"], market_day["b"]
     city.staff("cdc", "cdc_epidemiologist", city.divisions["420100000000"])
-    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "cdc")
-    page.fill("input[name=password]", "pw-cdc")
-    page.click("form [type=submit]")
-    page.wait_for_url(lambda url: "/login/" not in url)
+    context, page = staff_page(chromium, live_server, "cdc")
     page.goto(f"{live_server.url}/people/residents/{a.pk}/")
     page.click(f"main a[href='/cases/people/{a.pk}/']")
     page.select_option("#identify select[name=category]", "confirmed")

@@ -13,6 +13,7 @@ import pytest
 from core.choices import RejectStatus
 from core.models import ImportBatch, ImportRejection
 from people.models import Resident
+from tests_support.browser import staff_page
 from tests_support.city import to_csv, valid_id
 from tests_support.waiting import wait_for
 
@@ -49,13 +50,7 @@ def card(page, label: str) -> str:
 def test_a_community_worker_imports_residents_and_corrects_a_rejected_row(city, live_server, chromium, screenshots):
     worker = city.staff("cw", "community_worker", city.divisions["420102001001"])
     rows = upload_rows(city)
-    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", accept_downloads=True)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "cw")
-    page.fill("input[name=password]", "pw-cw")
-    page.click("form [type=submit]")
-    page.wait_for_url(lambda url: "/login/" not in url)
+    context, page = staff_page(chromium, live_server, "cw", accept_downloads=True)
 
     # the imports page, reached from the menu (shown to those who may import)
     page.click("header nav a[href='/imports/']")

@@ -11,18 +11,9 @@ from cases.services import do_identify
 from core.choices import StaffRole
 from dashboard.refresh import refresh
 from geo.models import Division
+from tests_support.browser import PHONE, staff_page
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-
-def _login(chromium, live_server, username: str, width: int = 1366, height: int = 768):
-    context = chromium.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", f"pw-{username}")
-    page.click("form [type=submit]")
-    return context, page
 
 
 def test_the_commander_reads_drills_down_and_sees_a_new_case(city, live_server, chromium, screenshots, settings):
@@ -31,7 +22,7 @@ def test_the_commander_reads_drills_down_and_sees_a_new_case(city, live_server, 
     do_identify(people[0], "confirmed", None, "first case")
     refresh()
     city.staff("commander", StaffRole.CITY_COMMAND, Division.objects.get(level="city"))
-    context, page = _login(chromium, live_server, "commander")
+    context, page = staff_page(chromium, live_server, "commander")
     page.wait_for_selector("#dash-map path.leaflet-interactive")  # the districts on the map
     page.wait_for_selector("#dash-trend canvas")  # the trend chart
     assert page.locator("[data-figure=now_confirmed]").inner_text() == "1"
@@ -63,12 +54,12 @@ def test_the_dashboard_fits_a_phone_and_a_grid_worker_lands_on_their_lists(city,
     refresh()
     city.staff("commander", StaffRole.CITY_COMMAND, Division.objects.get(level="city"))
     city.staff("gridder", StaffRole.GRID_WORKER, city.grid("420102", 1))
-    context, page = _login(chromium, live_server, "commander", width=390, height=844)
+    context, page = staff_page(chromium, live_server, "commander", PHONE)
     page.wait_for_selector("#dash-map path.leaflet-interactive")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     page.screenshot(path=str(screenshots / "dashboard-phone.png"), full_page=True)
     context.close()
-    context, page = _login(chromium, live_server, "gridder")
+    context, page = staff_page(chromium, live_server, "gridder")
     assert page.locator("#dash-map").count() == 0
     assert "第1网格" in page.content()
     page.screenshot(path=str(screenshots / "grid-worker-home.png"), full_page=True)

@@ -9,6 +9,7 @@ import pytest
 from ewarn.models import Alert
 from ewarn.services import do_run_day
 from ewarn.tests.support import DAY, sales_history
+from tests_support.browser import staff_page
 from tests_support.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -18,12 +19,7 @@ def test_the_epidemiologist_verifies_an_alert(city, epidemiologist, quick_scan, 
     sales_history({DAY: 120})
     do_run_day(DAY)
     alert = Alert.objects.get(kind="temporal")
-    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", epidemiologist.username)
-    page.fill("input[name=password]", f"pw-{epidemiologist.username}")
-    page.click("form [type=submit]")
+    context, page = staff_page(chromium, live_server, epidemiologist.username)
     page.goto(f"{live_server.url}/ewarn/")
     page.screenshot(path=str(screenshots / "alerts.png"), full_page=True)
     page.click(f"a[href='/ewarn/alerts/{alert.pk}/']")

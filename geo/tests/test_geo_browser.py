@@ -8,23 +8,11 @@ from __future__ import annotations
 import pytest
 
 from people.models import Resident
+from tests_support.browser import DESK, PHONE, staff_page
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
-DESK = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
 CITY, JIANGAN, WUCHANG = "420100000000", "420102000000", "420106000000"
-
-
-def log_in(chromium, live_server, username: str, viewport: dict):
-    context = chromium.new_context(viewport=viewport, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", f"pw-{username}")
-    page.click("form [type=submit]")
-    page.wait_for_url(lambda url: "/login/" not in url)
-    return context, page
 
 
 def child_link(page, name: str):
@@ -47,7 +35,7 @@ def shoot(page, folder, name: str) -> None:
 
 def test_the_city_command_centre_drills_down_to_a_household(city, live_server, chromium, screenshots):
     city.staff("commander", "city_command", city.divisions[CITY])
-    context, page = log_in(chromium, live_server, "commander", DESK)
+    context, page = staff_page(chromium, live_server, "commander", DESK)
 
     # home (the command centre's dashboard, or before it the city's page) covers the whole city
     page.wait_for_load_state()
@@ -125,7 +113,7 @@ def test_a_grid_worker_sees_only_their_grid(city, live_server, chromium, screens
     city.staff("gw", "grid_worker", grid)
     mine = Resident.objects.filter(grid=grid)
     theirs = Resident.objects.filter(district=city.divisions[WUCHANG]).order_by("id").first()
-    context, page = log_in(chromium, live_server, "gw", DESK)
+    context, page = staff_page(chromium, live_server, "gw", DESK)
 
     # home: just the grid
     assert child_names(page) == ["第1网格"]
@@ -194,7 +182,7 @@ def test_the_grid_workers_pages_on_a_phone(city, live_server, chromium, screensh
         "search": "/people/search/?q=居民",
         "ledger": "/people/ledgers/chronic/",
     }
-    context, page = log_in(chromium, live_server, "gw", PHONE)
+    context, page = staff_page(chromium, live_server, "gw", PHONE)
     too_wide = {}
     for name, path in pages.items():
         assert page.goto(f"{live_server.url}{path}").status == 200, path
