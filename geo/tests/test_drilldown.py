@@ -29,13 +29,14 @@ def test_answerable_chain_from_building_to_city(city):
     assert names["street"] == [] and names["city"] == ["city_x"]
 
 
-def test_home_redirects_whole_city_users_to_the_city(city, commander):
+def test_whole_city_users_land_on_the_city_s_command_centre(city, commander):
+    """issue #10: the home of whole-city staff is the city's dashboard, which leads to the
+    city's drill-down lists."""
     client = Client()
     client.force_login(commander)
     response = client.get("/")
-    assert response.status_code == 302 and response["Location"].endswith(
-        f"/geo/divisions/{city.divisions['420100000000'].pk}/"
-    )
+    assert response.status_code == 200 and b"dash-map" in response.content
+    assert f'href="/geo/divisions/{city.divisions["420100000000"].pk}/"'.encode() in response.content
 
 
 def test_home_lists_a_grid_workers_grid(city):
