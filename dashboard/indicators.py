@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy as _
 
 from cases.choices import Category
+from tasks.choices import TaskLevel
 
 FLOW, STOCK = "flow", "stock"
 
@@ -36,6 +37,7 @@ SECTIONS = {
     "testing": _("Testing"),
     "help": _("Resident services"),
     "tasks": _("Tasks"),
+    "sla": _("Overdue tasks by the level holding them"),
     "beds": _("Beds and transport"),
     "ewarn": _("Early warning"),
 }
@@ -71,6 +73,7 @@ def _catalogue() -> list[Indicator]:
         Indicator("tasks_overdue", _("Tasks overdue"), "tasks", STOCK),
         Indicator("tasks_closed", _("Tasks closed today"), "tasks", FLOW),
         Indicator("tasks_closed_on_time", _("Tasks closed on time today"), "tasks", FLOW),
+        *(Indicator(f"overdue_at_{value}", label, "sla", STOCK) for value, label in TaskLevel.choices),
         Indicator("beds_open", _("Beds open"), "beds", STOCK),
         Indicator("beds_occupied", _("Beds occupied"), "beds", STOCK),
         Indicator("beds_free", _("Beds free"), "beds", STOCK),

@@ -137,6 +137,13 @@ def _community_sources(day: dt.date, now: dt.datetime) -> list[tuple[str, list]]
             [as_of],
         ),
         (
+            # who is late: the level of the 包保 chain each overdue task sits at (escalation moves it up)
+            "SELECT t.community_id, 'overdue_at_' || t.assigned_level, COUNT(*) FROM tasks_task t "
+            f"WHERE t.status IN ({_quoted(OPEN_TASK)}) AND t.due_at < %s AND t.assigned_level <> '' "
+            "GROUP BY t.community_id, t.assigned_level",
+            [as_of],
+        ),
+        (
             "SELECT t.community_id, 'tasks_closed', COUNT(*) FROM tasks_task t "
             "WHERE t.closed_at >= %s AND t.closed_at < %s AND t.status IN ('closed', 'evaluated') "
             "GROUP BY t.community_id",

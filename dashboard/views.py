@@ -21,6 +21,7 @@ from dashboard.figures import CHILD_LEVEL, last_refresh
 from dashboard.indicators import INDICATORS
 from geo.models import Division
 from geo.views import home as jurisdiction_home
+from tasks.choices import TaskLevel
 
 LIVE_SECONDS = 60  # how often the page asks whether the figures were refreshed (setting LINLI_DASHBOARD_LIVE_SECONDS)
 
@@ -62,6 +63,10 @@ def home(request: HttpRequest) -> HttpResponse:
             "map_indicators": [(code, INDICATORS[code].label) for code in MAP_INDICATORS],
             "late": selectors.late_containments(request.user, area),
             "refreshed": last_refresh(day),
+            "sla": [
+                (label, f"overdue_at_{level}", data["figures"][f"overdue_at_{level}"])
+                for level, label in TaskLevel.choices
+            ],
             "now": timezone.now(),
             "live_seconds": getattr(settings, "LINLI_DASHBOARD_LIVE_SECONDS", LIVE_SECONDS),
         },

@@ -66,6 +66,8 @@ def test_the_figures_count_the_records_and_agree_up_the_grid(city, outbreak):
     assert city_figures["now_close_contact"] >= 1 and city_figures["contacts_unplaced"] >= 1
     assert city_figures["contacts_traced"] == city_figures["new_close_contact"] + city_figures["new_secondary_contact"]
     assert city_figures["tasks_open"] > 0
+    overdue_by_level = sum(v for k, v in city_figures.items() if k.startswith("overdue_at_"))
+    assert overdue_by_level <= city_figures["tasks_overdue"]  # tasks nobody holds yet have no level
     assert city_figures["residents"] == len(city.residents)
     community = figures_for(outbreak.community, today)
     assert community["now_confirmed"] == 1
@@ -74,6 +76,19 @@ def test_the_figures_count_the_records_and_agree_up_the_grid(city, outbreak):
     assert done.rows == Figure.objects.filter(day=today).count() > 0
     again = refresh()
     assert again.rows == done.rows  # a refresh replaces the day's rows; it never adds to them
+
+
+def test_overdue_tasks_are_counted_at_the_level_holding_them(city, outbreak):
+    from tasks.services import do_open_task
+
+    city.staff("gw_sla", StaffRole.GRID_WORKER, outbreak.grid)
+    past = timezone.now() - dt.timedelta(hours=1)
+    late = [do_open_task("other", subject=outbreak, title=f"late {n}", due_at=past) for n in (1, 2)]
+    do_open_task("other", subject=outbreak, title="in time", due_at=timezone.now() + dt.timedelta(hours=5))
+    assert {t.assigned_level for t in late} == {"grid"}
+    refresh()
+    figures = figures_for(Division.objects.get(level="city"), timezone.localdate())
+    assert figures["overdue_at_grid"] == 2 and figures["tasks_overdue"] >= 2
 
 
 def test_a_past_day_recounts_its_flows_and_keeps_the_states_it_recorded(city, outbreak):
