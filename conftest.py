@@ -33,6 +33,16 @@ def english_messages():
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: its database is new, so nothing cached about another
+    test's city (the dashboard's map places, keyed by area id) may leak into it."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def presence_store(tmp_path, settings):
     """Each test gets its own presence store (tracing.store), as it gets its own database."""
     settings.LINLI_PRESENCE_DIR = tmp_path / "presence"

@@ -169,7 +169,9 @@ def test_staff_transition_page(city, city_person):
     assert "电话通知" in client.get(f"/cases/people/{person.pk}/").content.decode()
 
 
-def test_staff_confirm_a_case_on_its_record_with_a_reason(city, city_person, django_capture_on_commit_callbacks):
+def test_staff_confirm_a_case_on_its_record_with_a_reason(
+    city, city_person, django_capture_on_commit_callbacks, settings
+):
     """A CDC epidemiologist confirms a case on screen; the reason is required and kept; the
     confirmation starts the containment as a feed's report would. Without the permission: 403."""
     from tracing.models import Containment
@@ -179,7 +181,8 @@ def test_staff_confirm_a_case_on_its_record_with_a_reason(city, city_person, dja
     cadre = city.staff("cadre_page", "cadre", city.grid("420102", 1))
     client = Client()
     client.force_login(cdc)
-    record = client.get(f"/cases/people/{person.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    record = client.get(f"/cases/people/{person.pk}/").content.decode()
     assert "Put into a category" in record
     refused = client.post(f"/cases/people/{person.pk}/identify/", {"category": "confirmed", "note": " "}, follow=True)
     assert "Say why" in refused.content.decode() and not PersonStatus.objects.filter(person=person).exists()
