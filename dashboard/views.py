@@ -17,60 +17,13 @@ from django.views.decorators.http import require_GET
 
 from core.scoping import get_scoped_or_404
 from dashboard import report, selectors
-from dashboard.figures import CHILD_LEVEL, last_refresh
+from dashboard.figures import last_refresh
 from dashboard.indicators import INDICATORS
 from geo.models import Division
 from geo.views import home as jurisdiction_home
 from tasks.choices import TaskLevel
 
 LIVE_SECONDS = 60  # how often the page asks whether the figures were refreshed (setting LINLI_DASHBOARD_LIVE_SECONDS)
-
-
-def _area_and_day(request: HttpRequest) -> tuple[Division, dt.date]:
-    area_id = request.GET.get("area", "")
-    if area_id.isdigit():
-        area = get_scoped_or_404(request.user, Division.objects.filter(level__in=selectors.TOP_LEVELS), pk=int(area_id))
-    else:
-        area = selectors.default_area(request.user)
-        if area is None:
-            raise Http404(_("The dashboard covers communities and the levels above."))
-    try:
-        day = dt.date.fromisoformat(request.GET.get("day", "")) if request.GET.get("day") else timezone.localdate()
-    except ValueError as exc:
-        raise Http404(_("Not a day: %(day)s") % {"day": request.GET["day"]}) from exc
-    return area, day
-
-
-@login_required
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    if "area" not in request.GET and selectors.default_area(request.user) is None:
-        return jurisdiction_home(request)  # a grid worker or a cadre: their own lists
-    area, day = _area_and_day(request)
-    data = selectors.payload(request.user, area, day)
-    indicator = request.GET.get("indicator", "risk_level")
-    return render(
-        request,
-        "dashboard/home.html",
-        {
-            "area": area,
-            "day": day,
-            "today": timezone.localdate(),
-            "data": data,
-            "crumbs": selectors.crumbs(request.user, area),
-            "child_level": CHILD_LEVEL.get(area.level, "compound"),
-            "indicator": indicator if indicator in INDICATORS else "risk_level",
-            "map_indicators": [(code, INDICATORS[code].label) for code in MAP_INDICATORS],
-            "late": selectors.late_containments(request.user, area),
-            "refreshed": last_refresh(day),
-            "sla": [
-                (label, f"overdue_at_{level}", data["figures"][f"overdue_at_{level}"])
-                for level, label in TaskLevel.choices
-            ],
-            "now": timezone.now(),
-            "live_seconds": getattr(settings, "LINLI_DASHBOARD_LIVE_SECONDS", LIVE_SECONDS),
-        },
-    )
 
 
 MAP_INDICATORS = (
@@ -85,6 +38,53 @@ MAP_INDICATORS = (
     "alerts_open",
     "residents",
 )
+
+
+def _area_and_day(request: HttpRequest, default: Division | None = None) -> tuple[Division, dt.date]:
+    area_id = request.GET.get("area", "")
+    if area_id.isdigit():
+        area = get_scoped_or_404(request.user, Division.objects.filter(level__in=selectors.TOP_LEVELS), pk=int(area_id))
+    else:
+        area = default or selectors.default_area(request.user)
+        if area is None:
+            raise Http404(_("The dashboard covers communities and the levels above."))
+    try:
+        day = dt.date.fromisoformat(request.GET.get("day", "")) if request.GET.get("day") else timezone.localdate()
+    except ValueError as exc:
+        raise Http404(_("Not a day: %(day)s") % {"day": request.GET["day"]}) from exc
+    return area, day
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    default = None if "area" in request.GET else selectors.default_area(request.user)
+    if "area" not in request.GET and default is None:
+        return jurisdiction_home(request)  # a grid worker or a cadre: their own lists
+    area, day = _area_and_day(request, default)
+    data = selectors.payload(request.user, area, day)
+    indicator = request.GET.get("indicator", "risk_level")
+    return render(
+        request,
+        "dashboard/home.html",
+        {
+            "area": area,
+            "day": day,
+            "today": timezone.localdate(),
+            "data": data,
+            "crumbs": selectors.crumbs(request.user, area),
+            "indicator": indicator if indicator in INDICATORS else "risk_level",
+            "map_indicators": [(code, INDICATORS[code].label) for code in MAP_INDICATORS],
+            "late": selectors.late_containments(request.user, area),
+            "refreshed": last_refresh(day),
+            "sla": [
+                (label, f"overdue_at_{level}", data["figures"][f"overdue_at_{level}"])
+                for level, label in TaskLevel.choices
+            ],
+            "now": timezone.now(),
+            "live_seconds": getattr(settings, "LINLI_DASHBOARD_LIVE_SECONDS", LIVE_SECONDS),
+        },
+    )
 
 
 @login_required
