@@ -31,7 +31,7 @@ import bench_import
 from _common import DEFAULT_PG_ADMIN_URL, drop_database_url, print_table, setup_django, write_json
 from bench_pages import measure
 
-CASES = 300  # people put into the four categories before the refresh
+CASES = 40_000  # people put into the four categories (and their tasks) before the refresh
 
 
 def seed_categories(n: int) -> None:
