@@ -9,6 +9,7 @@ newest one whose ``effective_from`` has passed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,8 +262,21 @@ DEFAULTS: dict[str, PolicyItem] = {
 }
 
 
+# Checks an app adds for a value whose meaning it owns (e.g. ewarn: the detectors and their
+# parameters must exist), registered in AppConfig.ready; each raises ValueError with the reason.
+VALIDATORS: dict[str, Callable[[Any], None]] = {}
+
+
 def _validate(key: str, value: Any) -> Any:
-    """Values keep the type of their default; dicts keep their keys' value types."""
+    """Values keep the type of their default; dicts keep their keys' value types; then the owning
+    app's check, if it registered one."""
+    value = _validate_shape(key, value)
+    if key in VALIDATORS:
+        VALIDATORS[key](value)
+    return value
+
+
+def _validate_shape(key: str, value: Any) -> Any:
     item = DEFAULTS[key]
     default = item.default
     if isinstance(default, list):

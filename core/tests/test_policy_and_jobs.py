@@ -107,3 +107,12 @@ def test_jobs_run_through_redis():
     queue.execute(task)
     assert seen == [21] and result.get() == 42
     queue.flush()
+
+
+@pytest.mark.parametrize("detectors", [{"cidras": {}}, {"cidars": {"percentil": 90}}, {"cidars": 90}, {}])
+def test_an_app_refuses_values_it_cannot_run(detectors):
+    """ewarn registers a check: an unknown detector or parameter is refused when saved."""
+    with pytest.raises(ValueError):
+        do_update_policy({"ewarn_detectors": detectors}, None, "typo")
+    do_update_policy({"ewarn_detectors": {"ears_c3": {"min_sigma": 1.5}}}, None, "fine")
+    assert policy().ewarn_detectors == {"ears_c3": {"min_sigma": 1.5}}

@@ -23,6 +23,7 @@ from ewarn.detectors.farrington import farrington_flexible, farrington_min_histo
 __all__ = [
     "DETECTORS",
     "DetectorSpec",
+    "check_detector_settings",
     "cidars",
     "cusum",
     "ears_c1",
@@ -137,6 +138,17 @@ def _merged(spec: DetectorSpec, params: Mapping[str, Any] | None) -> dict[str, A
             f"allowed: {', '.join(sorted(spec.defaults))}"
         )
     return {**spec.defaults, **params}
+
+
+def check_detector_settings(settings: Mapping[str, Any]) -> None:
+    """The policy's ``ewarn_detectors``: known detectors with known parameters, else ValueError (so
+    a typo is refused when the policy is saved, not found by the night's run)."""
+    if not isinstance(settings, Mapping) or not settings:
+        raise ValueError("ewarn_detectors: name at least one detector, with its parameters")
+    for name, params in settings.items():
+        if not isinstance(params, Mapping):
+            raise ValueError(f"ewarn_detectors.{name}: expected an object of parameters")
+        _merged(_spec_named(name), params)
 
 
 def min_history(name: str, params: Mapping[str, Any] | None = None) -> int:
