@@ -85,6 +85,28 @@ def _day_range(staging: Staging) -> tuple[dt.date, dt.date] | None:
     return as_date(first), as_date(last)
 
 
+PLACE = [("community_id", "s._community_id"), ("street_id", "s._street_id"), ("district_id", "s._district_id")]
+
+
+def _store_and_recount(ctx: LoadContext, staging: Staging, model, *, key, values, signals) -> UpsertResult:
+    """Upsert the staged reports with their place, then recount the days the file covers."""
+    days = _day_range(staging)
+    result = upsert(
+        staging,
+        target=model._meta.db_table,
+        model_label=model._meta.label_lower,
+        key=key,
+        values=[*values, *PLACE],
+        insert_only=[("batch_id", str(int(ctx.batch_id)))],
+        batch_id=ctx.batch_id,
+        user_id=ctx.user_id,
+        source=ctx.source,
+    )
+    if days:
+        recount(*days, signals=signals)
+    return result
+
+
 @register
 class PharmacySalesImport(ImportKind):
     """Daily units sold by product class; the area (a community, or a grid inside one) places it."""
@@ -119,26 +141,14 @@ class PharmacySalesImport(ImportKind):
             "WHERE a.code = s.area_code AND a.level IN ('community', 'grid')"
         )
         ctx.reject(staging, "s._community_id IS NULL", "unknown_area", "area_code", "s.area_code")
-        days = _day_range(staging)
-        result = upsert(
+        return _store_and_recount(
+            ctx,
             staging,
-            target=PharmacySale._meta.db_table,
-            model_label=PharmacySale._meta.label_lower,
+            PharmacySale,
             key=[("pharmacy_code", "s.pharmacy_code"), ("day", "s.date"), ("product_class", "s.product_class")],
-            values=[
-                ("units", "s.units"),
-                ("community_id", "s._community_id"),
-                ("street_id", "s._street_id"),
-                ("district_id", "s._district_id"),
-            ],
-            insert_only=[("batch_id", str(int(ctx.batch_id)))],
-            batch_id=ctx.batch_id,
-            user_id=ctx.user_id,
-            source=ctx.source,
+            values=[("units", "s.units")],
+            signals=PHARMACY_SIGNALS,
         )
-        if days:
-            recount(*days, signals=PHARMACY_SIGNALS)
-        return result
 
 
 @register
@@ -184,25 +194,11 @@ class SchoolAbsenceImport(ImportKind):
             "_district_id = v.district_id FROM geo_venue v WHERE v.code = s.school_code AND v.kind = 'school'"
         )
         ctx.reject(staging, "s._school_id IS NULL", "unknown_school", "school_code", "s.school_code")
-        days = _day_range(staging)
-        result = upsert(
+        return _store_and_recount(
+            ctx,
             staging,
-            target=SchoolAbsence._meta.db_table,
-            model_label=SchoolAbsence._meta.label_lower,
+            SchoolAbsence,
             key=[("school_id", "s._school_id"), ("day", "s.date")],
-            values=[
-                ("enrolled", "s.enrolled"),
-                ("absent", "s.absent"),
-                ("absent_fever", "s.absent_fever"),
-                ("community_id", "s._community_id"),
-                ("street_id", "s._street_id"),
-                ("district_id", "s._district_id"),
-            ],
-            insert_only=[("batch_id", str(int(ctx.batch_id)))],
-            batch_id=ctx.batch_id,
-            user_id=ctx.user_id,
-            source=ctx.source,
+            values=[("enrolled", "s.enrolled"), ("absent", "s.absent"), ("absent_fever", "s.absent_fever")],
+            signals=SCHOOL_SIGNALS,
         )
-        if days:
-            recount(*days, signals=SCHOOL_SIGNALS)
-        return result
