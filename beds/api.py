@@ -21,6 +21,7 @@ from cases.choices import Category
 from cases.services import TransitionRefused
 from core.audit import log_reads
 from core.choices import ReadAction
+from core.paging import window
 from core.scoping import get_scoped_or_404
 from people.identity import normalise_id_number
 from people.models import Resident
@@ -155,8 +156,7 @@ def facility_counts(request, code: str, payload: CountsIn):
 @router.get("/facilities/{code}/history", response=list[ReportOut], summary="The facility's counts, newest first")
 def facility_history(request, code: str, limit: int = 100, offset: int = 0):
     facility = _facility(request, code)
-    limit = max(1, min(limit, 1000))
-    return list(facility.reports.order_by("-at", "-id")[offset : offset + limit])
+    return list(facility.reports.order_by("-at", "-id")[window(offset, limit, 1000)])
 
 
 class BoardRowOut(Schema):

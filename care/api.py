@@ -23,6 +23,7 @@ from care.models import GroupOrder
 from care.visits import VisitError, as_due, do_record_visit, due_rows
 from core.audit import log_reads
 from core.choices import ReadAction
+from core.paging import window
 from core.scoping import get_scoped_or_404, restrict
 from geo.models import Building, Household
 from people.models import Resident
@@ -72,8 +73,7 @@ def visits_due(request, query: Query[DueQuery]):
     if query.group is not None and query.group not in VISITED_GROUPS:
         raise HttpError(400, f"group must be one of {', '.join(VISITED_GROUPS)}")
     rows = due_rows(request.user, group=query.group, node=parse_node(query.node), overdue_only=query.overdue)
-    limit = max(1, min(query.limit, MAX_LIMIT))
-    page = list(rows[query.offset : query.offset + limit])
+    page = list(rows[window(query.offset, query.limit, MAX_LIMIT)])
     people = {p.pk: p for p in restrict(request.user, Resident.objects.filter(pk__in=[r["resident_id"] for r in page]))}
     results = []
     for row in page:
@@ -245,8 +245,7 @@ def order_list(request, query: Query[OrderQuery]):
             raise HttpError(400, f"status must be one of {', '.join(OrderStatus.values)}")
         orders = orders.filter(status=query.status)
     orders = orders.annotate(households=Count("lines__household_id", distinct=True)).order_by("-created_at", "-id")
-    limit = max(1, min(query.limit, MAX_LIMIT))
-    return [_order_out(o, o.households) for o in orders[query.offset : query.offset + limit]]
+    return [_order_out(o, o.households) for o in orders[window(query.offset, query.limit, MAX_LIMIT)]]
 
 
 @router.post("/orders", response={201: OrderDetailOut}, summary="Open a group order for a building")

@@ -15,6 +15,7 @@ from ninja.errors import HttpError
 from beds.services import BedError
 from core.audit import log_reads
 from core.choices import ReadAction
+from core.paging import window
 from dispatch import services
 from dispatch.choices import TransferStatus
 from dispatch.models import DispatchPlan, Transfer
@@ -104,7 +105,7 @@ def list_transfers(request, q: Query[TransferQuery]):
         if q.status not in TransferStatus.values:
             raise HttpError(400, "unknown status")
         rows = rows.filter(status=q.status)
-    page = list(rows[max(q.offset, 0) : max(q.offset, 0) + min(max(q.limit, 1), MAX_LIMIT)])
+    page = list(rows[window(q.offset, q.limit, MAX_LIMIT)])
     log_reads(request.user, ReadAction.LIST, Resident, [t.person_id for t in page])
     return [_out(t) for t in page]
 

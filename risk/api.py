@@ -8,6 +8,7 @@ import datetime as dt
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
+from core.paging import window
 from core.scoping import get_scoped_or_404
 from risk import selectors
 from risk.choices import NodeLevel, RiskLevel
@@ -109,7 +110,7 @@ def list_areas(
         raise HttpError(400, f"unknown node_level {node_level!r}")
     qs = selectors.areas(request.user, level=level, node_level=node_level, district=district)
     offset = max(0, offset)
-    rows = list(selectors.ordered(selectors.with_nodes(qs))[offset : offset + max(1, min(limit, MAX_LIMIT))])
+    rows = list(selectors.ordered(selectors.with_nodes(qs))[window(offset, limit, MAX_LIMIT)])
     return {"count": qs.count(), "results": [_out(a) for a in rows]}
 
 

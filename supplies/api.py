@@ -14,6 +14,7 @@ from django.db.models import Prefetch
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
+from core.paging import window
 from core.scoping import get_scoped_or_404
 from supplies.choices import SINGLE_KINDS
 from supplies.models import Depot, Item, Movement, Stock
@@ -103,8 +104,7 @@ def depot_list(request, query: Query[DepotQuery]):
         depots = depots.filter(shortfalls__gt=0)
     if query.tier:
         depots = depots.filter(tier=query.tier)
-    limit = max(1, min(query.limit, MAX_LIMIT))
-    page = list(depots.prefetch_related(_STOCKS)[query.offset : query.offset + limit])
+    page = list(depots.prefetch_related(_STOCKS)[window(query.offset, query.limit, MAX_LIMIT)])
     return {"count": depots.count(), "results": [_depot_out(d, list(d.stocks.all())) for d in page]}
 
 
@@ -164,8 +164,7 @@ def depot_ledger(request, depot_id: int, query: Query[LedgerQuery]):
     movements = Movement.objects.filter(stock__depot=depot).select_related("stock__item", "user", "counterpart__stock")
     if query.since is not None:
         movements = movements.filter(at__gte=query.since)
-    limit = max(1, min(query.limit, MAX_LIMIT))
-    page = movements.order_by("-at", "-id")[query.offset : query.offset + limit]
+    page = movements.order_by("-at", "-id")[window(query.offset, query.limit, MAX_LIMIT)]
     return {
         "depot": _depot_out(depot, list(depot.stocks.all())),
         "count": movements.count(),

@@ -13,6 +13,7 @@ from ninja.errors import HttpError
 
 from core.audit import log_reads
 from core.choices import ReadAction
+from core.paging import window
 from core.scoping import get_scoped_or_404
 from people.models import Resident
 from tasks import services
@@ -206,7 +207,7 @@ def list_tasks(
     f = TaskFilter.from_params({"type": type, "status": status, "overdue": overdue, "assignee": assignee})
     qs = f.apply(task_queryset(request.user), request.user, now).order_by("due_at", "id")
     offset = max(0, offset)
-    rows = list(qs[offset : offset + max(1, min(limit, MAX_LIMIT))])
+    rows = list(qs[window(offset, limit, MAX_LIMIT)])
     residents = sorted({t.resident_id for t in rows if t.resident_id})
     if residents:
         log_reads(request.user, ReadAction.LIST, Resident, residents)
@@ -219,7 +220,7 @@ def my_notifications(request, unread: bool = False, offset: int = 0, limit: int 
     if unread:
         qs = qs.filter(read_at__isnull=True)
     offset = max(0, offset)
-    return list(qs[offset : offset + max(1, min(limit, MAX_LIMIT))])
+    return list(qs[window(offset, limit, MAX_LIMIT)])
 
 
 @router.post("/notifications/read", response=dict)

@@ -9,6 +9,7 @@ from ninja import Router, Schema
 
 from core.audit import log_reads
 from core.choices import ReadAction
+from core.paging import window
 from core.scoping import get_scoped_or_404, restrict
 from people.identity import mask_id_number
 from people.models import Resident
@@ -83,8 +84,7 @@ def _out(containment: Containment) -> dict:
 @router.get("/containments", response=PageOut)
 def list_containments(request, state: ContainmentState = ContainmentState.OPEN, offset: int = 0, limit: int = 50):
     qs = restrict(request.user, Containment.objects.filter(state=state)).select_related("case").order_by("due_at")
-    limit = max(1, min(limit, MAX_LIMIT))
-    page = list(qs[max(offset, 0) : max(offset, 0) + limit])
+    page = list(qs[window(offset, limit, MAX_LIMIT)])
     log_reads(request.user, ReadAction.API_VIEW, Resident, [c.case_id for c in page])
     return {"count": qs.count(), "results": [_out(c) for c in page]}
 
