@@ -23,7 +23,7 @@ from care.models import GroupOrder
 from care.visits import VisitError, as_due, do_record_visit, due_rows
 from core.audit import log_reads
 from core.choices import ReadAction
-from core.paging import window
+from core.paging import RowId, window
 from core.scoping import get_scoped_or_404, restrict
 from geo.models import Building, Household
 from people.models import Resident
@@ -317,7 +317,7 @@ def order_transition(request, order_id: int, payload: TransitionIn):
 
 
 class DeliveriesIn(Schema):
-    household_ids: list[int]
+    household_ids: list[RowId]
     outcome: str = "delivered"
     note: str = ""
 

@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 
 from core.audit import log_reads
 from core.choices import ReadAction
-from core.paging import window
+from core.paging import RowId, window
 from core.scoping import get_scoped_or_404
 from people.models import Resident
 from tasks import services
@@ -91,7 +91,7 @@ class AssignIn(Schema):
 
 class BulkIn(Schema):
     action: Literal["assign", "reassign", "close"]
-    ids: list[int]
+    ids: list[RowId]
     assignee: str = ""
     note: str = ""
 
@@ -111,7 +111,7 @@ class NotificationOut(Schema):
 
 
 class ReadIn(Schema):
-    ids: list[int] = []
+    ids: list[RowId] = []
     all: bool = False
 
 
@@ -219,7 +219,6 @@ def my_notifications(request, unread: bool = False, offset: int = 0, limit: int 
     qs = Notification.objects.filter(user=request.user).order_by("-created_at", "-id")
     if unread:
         qs = qs.filter(read_at__isnull=True)
-    offset = max(0, offset)
     return list(qs[window(offset, limit, MAX_LIMIT)])
 
 
