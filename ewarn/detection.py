@@ -135,10 +135,11 @@ def temporal_findings(
     findings: list[Finding] = []
     judged = 0
     order = {name: i for i, name in enumerate(PRIMARY_ORDER)}
+    placed = {level: areas(level) for level in levels}  # the same areas for every signal
     for signal in Signal.values:
         alarmed: list[tuple[str, int, int, Series, list[str], Detection]] = []
         for level in levels:
-            ids, district_of = areas(level)
+            ids, district_of = placed[level]
             if not len(ids):
                 continue
             series = read_series(signal, level, first, day, ids)

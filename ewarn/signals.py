@@ -161,6 +161,11 @@ def data_since(signal: str) -> dt.date | None:
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
+def _days_since_sql() -> str:
+    """SQL for a count row's day as days after a given first day (the one parameter)."""
+    return "(day - CAST(%s AS date))" if is_postgres() else "CAST(julianday(day) - julianday(%s) AS integer)"
+
+
 def read_series(signal: str, level: str, first: dt.date, last: dt.date, division_ids: np.ndarray) -> Series:
     """The ``signal``'s counts for ``division_ids`` (sorted ids of the areas of ``level``) from
     ``first`` to ``last``: one range read, placed into the matrix with numpy, not row by row."""
@@ -170,7 +175,7 @@ def read_series(signal: str, level: str, first: dt.date, last: dt.date, division
     if since is None or since > last:
         counts[:] = np.nan
         return Series(signal, level, first, division_ids, counts)
-    offset = "(day - CAST(%s AS date))" if is_postgres() else "CAST(julianday(day) - julianday(%s) AS integer)"
+    offset = _days_since_sql()
     rows = fetch(
         f"SELECT division_id, {offset}, count FROM {TABLE} "
         "WHERE signal = %s AND level = %s AND day >= %s AND day <= %s",
@@ -191,7 +196,7 @@ def read_series(signal: str, level: str, first: dt.date, last: dt.date, division
 def _reporting_days(signal: str, first: dt.date, last: dt.date) -> np.ndarray:
     """Days on which anyone reported the signal: a day without a single pharmacy's sales or a
     school's roll call (a weekend, a holiday) is missing, not a day of zero."""
-    offset = "(day - CAST(%s AS date))" if is_postgres() else "CAST(julianday(day) - julianday(%s) AS integer)"
+    offset = _days_since_sql()
     rows = fetch(
         f"SELECT {offset} FROM {TABLE} WHERE signal = %s AND level = 'city' AND day >= %s AND day <= %s",
         [first, signal, first, last],
