@@ -16,6 +16,9 @@ class StaffRole(models.TextChoices):
     CDC_EPIDEMIOLOGIST = "cdc_epidemiologist", _("CDC epidemiologist")
     HOSPITAL_LIAISON = "hospital_liaison", _("Hospital liaison")
     ADMINISTRATOR = "administrator", _("Administrator")
+    UNIT_CONTACT = "unit_contact", _("School or enterprise contact")
+    BANK_OFFICER = "bank_officer", _("Partner bank loan officer")
+    COUNSELLOR = "counsellor", _("Counsellor (psychological support)")
 
 
 class ChangeAction(models.TextChoices):

@@ -69,6 +69,8 @@ DEFAULTS: dict[str, PolicyItem] = {
             "drive": 2,
             "restock": 24,
             "verify_signal": 24,
+            "inspect": 48,
+            "unit_review": 24,
         },
         _("Task deadlines by type (hours)"),
         "domain.md §4: report within 2 h, investigation within 24 h (6th edition, March 2020)",
@@ -265,6 +267,16 @@ DEFAULTS: dict[str, PolicyItem] = {
 # Checks an app adds for a value whose meaning it owns (e.g. ewarn: the detectors and their
 # parameters must exist), registered in AppConfig.ready; each raises ValueError with the reason.
 VALIDATORS: dict[str, Callable[[Any], None]] = {}
+
+
+def register_items(items: dict[str, PolicyItem], validators: dict[str, Callable[[Any], None]] | None = None) -> None:
+    """Let an app own its policy items (called from its AppConfig.ready): the rules stay beside the
+    code that applies them, and the policy page lists them with the rest."""
+    clash = set(items) & set(DEFAULTS)
+    if clash:
+        raise ValueError(f"policy keys defined twice: {', '.join(sorted(clash))}")
+    DEFAULTS.update(items)
+    VALIDATORS.update(validators or {})
 
 
 def _validate(key: str, value: Any) -> Any:

@@ -113,7 +113,18 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "dispatch.run_dispatch",
         "ewarn.verify_alert",
     ),
+    StaffRole.UNIT_CONTACT: (),
+    StaffRole.BANK_OFFICER: (),
+    StaffRole.COUNSELLOR: (),
 }
+
+
+def add_role_permissions(extra: dict[str, tuple[str, ...]]) -> None:
+    """Let an app grant its own permissions to roles (called from its AppConfig.ready), so the table
+    above need not know every app; ensure_role_groups then applies the whole table."""
+    for role, perms in extra.items():
+        current = ROLE_PERMISSIONS[role]
+        ROLE_PERMISSIONS[role] = current + tuple(p for p in perms if p not in current)
 
 
 def group_name(role: str) -> str:

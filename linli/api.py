@@ -14,10 +14,14 @@ from gates.api import router as gates_router
 from geo.api import router as geo_router
 from healthcode.api import router as healthcode_router
 from people.api import router as people_router
+from relief.api import router as relief_router
+from renovation.api import router as renovation_router
+from reopening.api import router as reopening_router
 from risk.api import router as risk_router
 from supplies.api import router as supplies_router
 from tasks.api import router as tasks_router
 from tracing.api import router as tracing_router
+from workforce.api import router as workforce_router
 
 api = NinjaAPI(title="Linli API", version="1", auth=API_AUTH, urls_namespace="api")
 api.add_router("/", core_router)
@@ -35,3 +39,7 @@ api.add_router("/beds", beds_router)
 api.add_router("/supplies", supplies_router)
 api.add_router("/dispatch", dispatch_router)
 api.add_router("/ewarn", ewarn_router)
+api.add_router("/reopening", reopening_router)
+api.add_router("/relief", relief_router)
+api.add_router("/workforce", workforce_router)
+api.add_router("/renovation", renovation_router)

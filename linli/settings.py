@@ -105,6 +105,10 @@ INSTALLED_APPS = [
     "dispatch",
     "ewarn",
     "dashboard",
+    "reopening",
+    "relief",
+    "workforce",
+    "renovation",
     "residents",
     "synth",
 ]

@@ -1,0 +1,5 @@
+"""The relief API."""
+
+from ninja import Router
+
+router = Router(tags=["relief"])

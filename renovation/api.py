@@ -1,0 +1,5 @@
+"""The renovation API."""
+
+from ninja import Router
+
+router = Router(tags=["renovation"])

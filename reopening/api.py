@@ -1,0 +1,5 @@
+"""The reopening API."""
+
+from ninja import Router
+
+router = Router(tags=["reopening"])

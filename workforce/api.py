@@ -1,0 +1,5 @@
+"""The workforce API."""
+
+from ninja import Router
+
+router = Router(tags=["workforce"])
