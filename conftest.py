@@ -22,6 +22,19 @@ def jobs_run_immediately():
     yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing():
+    """Argon2 costs about 0.2 s a hash by design and the tests make hundreds of users and sign-ins,
+    so they hash with MD5 first; core/tests/test_login_throttle.py checks the production hashers."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+    yield
+
+
 @pytest.fixture(autouse=True)
 def english_messages():
     """Assertions on messages read English; pages still negotiate zh-hans per request, and

@@ -40,3 +40,26 @@ class ChineseFirstLocaleMiddleware:
         response.headers.setdefault("Content-Language", language)
         translation.deactivate()
         return response
+
+
+class SecurityHeadersMiddleware:
+    """The headers Django's SecurityMiddleware does not set: a Content-Security-Policy and a
+    Permissions-Policy (settings.LINLI_CSP, LINLI_PERMISSIONS_POLICY).
+
+    Pages carry no inline script or event handler (linli/behaviours.js reads data- attributes), so
+    scripts may come only from this origin; a view that sets its own policy keeps it."""
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.csp = settings.LINLI_CSP
+        self.permissions = settings.LINLI_PERMISSIONS_POLICY
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.csp:
+            response.headers.setdefault("Content-Security-Policy", self.csp)
+        if self.permissions:
+            response.headers.setdefault("Permissions-Policy", self.permissions)
+        return response

@@ -233,6 +233,27 @@ class ApiToken(models.Model):
         return token, key
 
 
+class LoginAttempt(models.Model):
+    """One sign-in attempt, kept for throttling (core.login) and as the security log of who tried
+    which account from where. Usernames are stored as typed (lowercased), whether or not they exist."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    username = models.CharField(_("username"), max_length=150)
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    succeeded = models.BooleanField(_("succeeded"))
+
+    class Meta:
+        verbose_name = _("sign-in attempt")
+        verbose_name_plural = _("sign-in attempts")
+        indexes = [
+            models.Index(fields=["username", "at"], name="login_attempt_user"),
+            models.Index(fields=["ip", "at"], name="login_attempt_ip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {'ok' if self.succeeded else 'failed'} {self.at:%Y-%m-%d %H:%M}"
+
+
 class PolicyVersion(models.Model):
     """One edition of the policy table (core.policy); versions are never edited, only added."""
 

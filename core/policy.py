@@ -255,6 +255,17 @@ DEFAULTS: dict[str, PolicyItem] = {
         "early-warning.md: Kulldorff 2005, 999 replications, at most 50 % of cases; stop after 50 replications "
         "beat the cluster (Besag & Clifford 1991: only p ≥ 0.05 is cut short)",
     ),
+    "login_max_failures": PolicyItem(
+        5,
+        _("Failed sign-ins to one account before it is locked"),
+        "GB/T 22239-2019 §8.1.4.1 b (level 3): limit illegal login attempts; OWASP ASVS 2.2.1",
+    ),
+    "login_max_failures_per_address": PolicyItem(
+        30, _("Failed sign-ins from one address before it is locked"), "GB/T 22239-2019 §8.1.4.1 b; Linli default"
+    ),
+    "login_lockout_minutes": PolicyItem(
+        15, _("Minutes an account or address stays locked after too many failures"), "Linli default"
+    ),
     "ewarn_episode_gap_days": PolicyItem(
         7, _("Days without an alarm after which a new alarm opens a new alert"), "Linli default"
     ),

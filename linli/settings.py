@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
+    "ninja",  # the API docs from local static files, not a CDN (and within the CSP)
     "core",
     "geo",
     "people",
@@ -115,6 +116,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "core.middleware.ChineseFirstLocaleMiddleware",
@@ -146,11 +148,19 @@ TEMPLATES = [
     },
 ]
 
+# Argon2id for new and re-hashed passwords (OWASP's first choice); PBKDF2 hashes of earlier
+# installations still verify and are upgraded at the next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# password sign-ins are throttled (core.login): too many failures lock the account or the address
+AUTHENTICATION_BACKENDS = ["core.login.ThrottledModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -173,8 +183,26 @@ STATICFILES_DIRS = [BASE_DIR / "linli" / "static"]
 WHITENOISE_USE_FINDERS = not _env_bool("LINLI_COLLECTED_STATIC", False)
 
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # no page script reads it: forms carry the token, the API uses bearer tokens
+SESSION_COOKIE_AGE = _env_int("LINLI_SESSION_HOURS", 12) * 3600  # a working day, not Django's two weeks
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Scripts only from this origin (the gate app's QR decoder compiles WebAssembly); styles may be inline
+# (style attributes in templates), which cannot run code. Nothing may frame a page.
+LINLI_CSP = os.environ.get(
+    "LINLI_CSP",
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; media-src 'self' blob:; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
+# the gate app reads QR codes with the camera; nothing else needs a device
+LINLI_PERMISSIONS_POLICY = "camera=(self), microphone=(), geolocation=(), payment=(), usb=()"
 SESSION_COOKIE_SECURE = _env_bool("LINLI_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if SESSION_COOKIE_SECURE:  # served over HTTPS: browsers must keep to it
+    SECURE_HSTS_SECONDS = _env_int("LINLI_HSTS_SECONDS", 31536000)
 
 # Uploads: files above this size are refused before any row is read.
 LINLI_MAX_UPLOAD_BYTES = _env_int("LINLI_MAX_UPLOAD_MB", 200) * 1024 * 1024
