@@ -23,7 +23,7 @@ from beds.choices import DEFAULT_CATEGORIES, FacilityKind
 from beds.models import CATEGORY_SEPARATOR, BedReport, Facility
 from cases.choices import Category
 from core.imports.columns import Choice, Column, DateTime, Decimal, Integer, Pattern, TagList, Text
-from core.imports.kinds import ImportKind, LoadContext, register
+from core.imports.kinds import PLACED, ImportKind, LoadContext, register
 from core.imports.reasons import REASON_LABELS, REASONS
 from core.imports.sql import Staging, UpsertResult, as_json, distinct, execute, q, upsert
 
@@ -232,6 +232,16 @@ class BedStatusImport(ImportKind):
         future = (reasons == "") & (stamps > timezone.now().timestamp() + FUTURE_SLACK_SECONDS)
         reasons[future], columns[future] = "invalid_date", "as_of"
         details[future] = "future"
+
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """In the facility's district (a facility without one answers to the city)."""
+        return (
+            "SELECT s._line, f.district_id AS district_id, NULL AS street_id, NULL AS community_id, "
+            "NULL AS grid_id, NULL AS compound_id, NULL AS building_id "
+            f"FROM {q(staging.name)} s JOIN {q(Facility._meta.db_table)} f ON f.code = s.facility_code"
+        )
 
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         s, t = q(staging.name), q(Facility._meta.db_table)

@@ -19,7 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.models import LoginAttempt
+from core.models import LoginAttempt, TotpDevice
 from core.policy import recent_policy
 
 
@@ -85,7 +85,12 @@ class ThrottledModelBackend(ModelBackend):
         if lockout(username, ip) is not None:
             raise PermissionDenied("sign-in locked after too many failures")
         user = super().authenticate(request, username=username, password=password, **kwargs)
-        record_attempt(username, ip, succeeded=user is not None)
+        if user is None:
+            record_attempt(username, ip, succeeded=False)
+        elif not TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
+            record_attempt(username, ip, succeeded=True)
+        # with a second factor the sign-in succeeds only at the code (core.two_factor): a right password
+        # must not reset the count of wrong codes
         return user
 
 

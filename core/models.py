@@ -254,6 +254,24 @@ class LoginAttempt(models.Model):
         return f"{self.username} {'ok' if self.succeeded else 'failed'} {self.at:%Y-%m-%d %H:%M}"
 
 
+class TotpDevice(models.Model):
+    """A staff member's authenticator app (RFC 6238 time-based one-time codes), the optional second
+    factor at sign-in (core.two_factor). Unconfirmed until the first code from the app is checked."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device")
+    secret = models.CharField(max_length=64)  # base32, shown once as a QR code
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    last_step = models.BigIntegerField(default=0)  # the newest 30-second step used: a code works once
+
+    class Meta:
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'on' if self.confirmed_at else 'pending'})"
+
+
 class PolicyVersion(models.Model):
     """One edition of the policy table (core.policy); versions are never edited, only added."""
 

@@ -75,6 +75,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     StaffRole.CADRE: (),
     StaffRole.CDC_EPIDEMIOLOGIST: (
         "core.see_whole_city",
+        "core.run_imports",  # the CDC loads its own feeds (case reports, lab results)
         "people.view_full_identity",
         "people.merge_persons",
         "cases.change_personstatus",

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.imports.columns import Choice, Column, Date, Integer, Pattern
-from core.imports.kinds import ImportKind, LoadContext, register
+from core.imports.kinds import PLACED, ImportKind, LoadContext, place_of, register
 from core.imports.reasons import REASON_LABELS, REASONS
 from core.imports.sql import Staging, UpsertResult, execute, fetch, q, upsert
 from ewarn.choices import ProductClass
@@ -132,6 +132,18 @@ class PharmacySalesImport(ImportKind):
     def check(self, table, reasons, columns, details) -> None:
         _refuse_future_days(table, reasons, columns, details)
 
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """In the community or grid the row names."""
+        return (
+            "SELECT s._line, d.district_id AS district_id, d.street_id AS street_id, "
+            "CASE WHEN d.level = 'community' THEN d.id ELSE d.community_id END AS community_id, "
+            "CASE WHEN d.level = 'grid' THEN d.id END AS grid_id, NULL AS compound_id, NULL AS building_id "
+            f"FROM {q(staging.name)} s JOIN geo_division d ON d.code = s.area_code "
+            "AND d.level IN ('community', 'grid')"
+        )
+
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         s = q(staging.name)
         execute(
@@ -186,6 +198,15 @@ class SchoolAbsenceImport(ImportKind):
         ):
             reasons[bad], columns[bad] = code, column
             details[bad] = [f"{a} > {b}" for a, b in zip(detail[0][bad], detail[1][bad], strict=True)]
+
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """Where the school is."""
+        return (
+            f"SELECT s._line, {place_of('v', compound='NULL', building='NULL')} FROM {q(staging.name)} s "
+            "JOIN geo_venue v ON v.code = s.school_code AND v.kind = 'school'"
+        )
 
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         s = q(staging.name)

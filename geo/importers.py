@@ -6,7 +6,7 @@ import numpy as np
 from django.utils.translation import gettext_lazy as _
 
 from core.imports.columns import Boolean, Choice, Column, Decimal, Integer, Pattern, Text
-from core.imports.kinds import ImportKind, LoadContext, register
+from core.imports.kinds import NO_PLACE, PLACED, ImportKind, LoadContext, place_of, place_of_grid, register
 from core.imports.sql import Staging, UpsertResult, as_json, execute, upsert
 from geo.choices import LEVEL_ORDER, VenueKind
 
@@ -202,6 +202,18 @@ class CompoundImport(ImportKind):
     key = ("compound_code",)
     staging_extra = GRID_EXTRA
 
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """In its grid; an existing compound also where it is now."""
+        s = staging.name
+        return (
+            f"SELECT s._line, {place_of_grid('g')} FROM {s} s "
+            "JOIN geo_division g ON g.code = s.grid_code AND g.level = 'grid' "
+            f"UNION ALL SELECT s._line, {place_of('c', compound='id', building='NULL')} FROM {s} s "
+            "JOIN geo_compound c ON c.code = s.compound_code"
+        )
+
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         _resolve_grid(ctx, staging, required=True)
         reject_names_taken(
@@ -249,6 +261,18 @@ class BuildingImport(ImportKind):
     )
     key = ("building_code",)
     staging_extra = (*GRID_EXTRA, ("_compound_id", "bigint"))
+
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """In its compound; an existing building also where it is now."""
+        s = staging.name
+        return (
+            f"SELECT s._line, {place_of('c', compound='id', building='NULL')} FROM {s} s "
+            "JOIN geo_compound c ON c.code = s.compound_code "
+            f"UNION ALL SELECT s._line, {place_of('b', building='id')} FROM {s} s "
+            "JOIN geo_building b ON b.code = s.building_code"
+        )
 
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         execute(
@@ -321,6 +345,20 @@ class VenueImport(ImportKind):
     )
     key = ("venue_code",)
     staging_extra = GRID_EXTRA
+
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """In its grid; a venue without a grid belongs to the city as a whole; an existing venue
+        also where it is now."""
+        s = staging.name
+        return (
+            f"SELECT s._line, {place_of_grid('g')} FROM {s} s "
+            "JOIN geo_division g ON g.code = s.grid_code AND g.level = 'grid' "
+            f"UNION ALL SELECT s._line, {NO_PLACE} FROM {s} s WHERE s.grid_code IS NULL "
+            f"UNION ALL SELECT s._line, {place_of('v', compound='NULL', building='NULL')} FROM {s} s "
+            "JOIN geo_venue v ON v.code = s.venue_code"
+        )
 
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         _resolve_grid(ctx, staging, required=False)

@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from core.health import healthz, readyz
-from core.login import StaffLoginForm
+from core.views_auth import StaffLoginView, login_code, two_factor_settings
 from dashboard.views import home
 from linli.api import api
 
@@ -11,7 +12,11 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path("login/", auth_views.LoginView.as_view(authentication_form=StaffLoginForm), name="login"),
+    path("login/", StaffLoginView.as_view(), name="login"),
+    path("login/code/", login_code, name="login-code"),
+    path("account/two-factor/", two_factor_settings, name="two-factor"),
+    # the admin signs in through the same two steps, never its own password-only form
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("geo/", include("geo.urls")),
     path("people/", include("people.urls")),

@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from django.utils.translation import gettext_lazy as _
 
 from core.imports.columns import Choice, Column, Date, IdNumber, Pattern, Phone, TagList, Text
-from core.imports.kinds import ImportKind, LoadContext, register
+from core.imports.kinds import PLACED, ImportKind, LoadContext, place_of, register
 from core.imports.sql import (
     Staging,
     UpsertResult,
@@ -94,6 +94,19 @@ class ResidentImport(ImportKind):
         conflict = (reasons == "") & (given != None) & (given != implied)  # noqa: E711 - elementwise
         reasons[conflict], columns[conflict] = "sex_conflicts_with_id", "sex"
         details[conflict] = np.char.add(np.char.add(given[conflict].astype(str), " ≠ "), implied[conflict])
+
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """In their building; a resident already registered also where they live now (moving someone
+        in from another jurisdiction is that jurisdiction's business too)."""
+        s = staging.name
+        return (
+            f"SELECT s._line, {place_of('b', compound='compound_id', building='id')} FROM {s} s "
+            "JOIN geo_building b ON b.code = s.building_code "
+            f"UNION ALL SELECT s._line, {place_of('r')} FROM {s} s "
+            "JOIN people_resident r ON r.id_number = s.id_number"
+        )
 
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         s = staging.name

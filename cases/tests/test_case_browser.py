@@ -63,25 +63,29 @@ def case_report(person: Resident, onset: str) -> bytes:
     )
 
 
-def test_a_confirmed_case_brings_its_contacts_and_tasks(market_day, live_server, chromium, screenshots):
+def test_a_confirmed_case_brings_its_contacts_and_tasks(city, market_day, live_server, chromium, screenshots):
     a, h, b, d = market_day["a"], market_day["h"], market_day["b"], market_day["d"]
     context, page = staff_page(chromium, live_server, "cw")
+    city.staff("cdc", "cdc_epidemiologist", city.divisions["420100000000"])
+    cdc_context, cdc_page = staff_page(chromium, live_server, "cdc")
 
     # before: not in any category
     page.goto(f"{live_server.url}/cases/people/{a.pk}/")
     assert page.locator("main p.muted").filter(has_text="不属于四类人员").count() == 1
     page.screenshot(path=str(screenshots / "1-person-before.png"), full_page=True)
 
-    # the CDC's case report, loaded on the imports page
-    page.goto(f"{live_server.url}/imports/")
-    page.select_option("select[name=kind]", "case_reports")
-    page.set_input_files(
+    # the CDC's case report, loaded on the imports page by the CDC (a feed for the whole city: the
+    # community worker may not load it)
+    cdc_page.goto(f"{live_server.url}/imports/")
+    cdc_page.select_option("select[name=kind]", "case_reports")
+    cdc_page.set_input_files(
         "input[name=file]",
         files=[{"name": "病例报告.csv", "mimeType": "text/csv", "buffer": case_report(a, market_day["onset"])}],
     )
-    page.click("main form button[type=submit]")
-    page.wait_for_url("**/imports/*/")
-    page.screenshot(path=str(screenshots / "2-case-report-imported.png"), full_page=True)
+    cdc_page.click("main form button[type=submit]")
+    cdc_page.wait_for_url("**/imports/*/")
+    cdc_page.screenshot(path=str(screenshots / "2-case-report-imported.png"), full_page=True)
+    cdc_context.close()
 
     # the containment is traced in the background (immediately in tests)
     wait_for(lambda: PersonStatus.objects.filter(person=a, category="confirmed", state="identified").exists())

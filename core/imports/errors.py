@@ -26,3 +26,6 @@ UNREADABLE_CSV = _("The CSV file could not be read: %(error)s")
 NO_HEADER = _("The file has no header row.")
 DUPLICATE_HEADER = _("The header names column %(column)s twice.")
 MISSING_COLUMNS = _("Required columns are missing: %(columns)s. Is this a %(kind)s file?")
+CITYWIDE_KIND = _(
+    "A %(kind)s file concerns the whole city; only staff whose jurisdiction is the whole city may import it."
+)

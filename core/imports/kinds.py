@@ -49,6 +49,34 @@ class LoadContext:
         return count
 
 
+# Who may load a kind's rows (issue #11: staff see and change only their jurisdiction).
+PLACED = "placed"  # each row has a place (placement_sql); rows outside the importer's jurisdiction are refused
+CITYWIDE = "citywide"  # the hierarchy, agency feeds, registries: only staff who see the whole city
+SELF_CHECKED = "self_checked"  # the kind authorises its rows itself (e.g. a bank's own loan decisions)
+NODE_COLUMNS = ("district_id", "street_id", "community_id", "grid_id", "compound_id", "building_id")
+
+
+def place_of(alias: str, *, compound: str = "compound_id", building: str = "building_id") -> str:
+    """The six node columns of a geo row aliased ``alias`` that carries its ancestors (a compound,
+    building, resident, venue …); pass "NULL" for a level the row has no column for."""
+    columns = [f"{alias}.district_id", f"{alias}.street_id", f"{alias}.community_id", f"{alias}.grid_id"]
+    columns += [compound if compound == "NULL" else f"{alias}.{compound}"]
+    columns += [building if building == "NULL" else f"{alias}.{building}"]
+    return ", ".join(f"{c} AS {n}" for c, n in zip(columns, NODE_COLUMNS, strict=True))
+
+
+# a row that belongs to no place below the city (a venue without a grid)
+NO_PLACE = ", ".join(f"NULL AS {column}" for column in NODE_COLUMNS)
+
+
+def place_of_grid(alias: str) -> str:
+    """The node columns of a grid division aliased ``alias``."""
+    return (
+        f"{alias}.district_id AS district_id, {alias}.street_id AS street_id, {alias}.community_id AS community_id, "
+        f"{alias}.id AS grid_id, NULL AS compound_id, NULL AS building_id"
+    )
+
+
 class ImportKind:
     """One kind of file from contracts.md.
 
@@ -69,6 +97,16 @@ class ImportKind:
     def derive(self, table: pa.Table) -> pa.Table:
         """Add computed columns to the accepted rows before staging (e.g. pinyin of names)."""
         return table
+
+    access: str = CITYWIDE
+
+    def placement_sql(self, staging: Staging) -> str:
+        """For a PLACED kind: a SELECT over the staging table (aliased ``s``) of ``_line`` and the six
+        NODE_COLUMNS, one row for where each line would land and, when it changes an existing record,
+        one for where that record is now. A line with no row here is left to the kind's own checks
+        (an unknown code); a row whose nodes are all NULL (a venue without a grid) is outside any
+        jurisdiction below the city."""
+        raise NotImplementedError
 
     # A kind whose rows live outside the relational database (e.g. venue scans in the presence
     # store) sets this and implements ``store`` instead of ``load``: no staging table is made.

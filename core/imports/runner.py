@@ -24,10 +24,20 @@ from django.utils import timezone
 from core.audit import acting_as
 from core.choices import ImportStatus, RejectStatus
 from core.imports import errors
-from core.imports.kinds import AFTER_IMPORT_HOOKS, ImportKind, LoadContext, all_kinds, get_kind
+from core.imports.kinds import (
+    AFTER_IMPORT_HOOKS,
+    CITYWIDE,
+    SELF_CHECKED,
+    ImportKind,
+    LoadContext,
+    all_kinds,
+    get_kind,
+    kind_label,
+)
 from core.imports.reader import RawTable, read_chunks, read_table
 from core.imports.sql import Staging
 from core.models import ImportBatch, ImportRejection
+from core.scoping import Jurisdiction, jurisdiction_of
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +250,7 @@ def _run(kind_name: str, read, *, filename: str, sha: str, size: int, user, sour
     )
     try:
         kind = resolve_kind(kind_name)
+        scope = _importer_scope(kind, user)
         if kind.stored_outside_sql:
             pieces = chunks() if chunks is not None else iter([read()])
         else:
@@ -251,7 +262,7 @@ def _run(kind_name: str, read, *, filename: str, sha: str, size: int, user, sour
             if kind.stored_outside_sql:
                 counts, rejects, raw_rows, rows = _load_pieces(kind, ctx, pieces)
             else:
-                counts = _load(kind, ctx, validated.table)
+                counts = _load(kind, ctx, validated.table, scope)
                 rejects = validated.rejects + ctx.rejects
                 raw_rows = dict(validated.raw_rows)
                 if ctx.rejects:
@@ -322,9 +333,35 @@ def _load_pieces(kind: ImportKind, ctx: LoadContext, pieces: Iterator[RawTable])
     return counts, rejects + ctx.rejects, raw_rows, rows
 
 
-def _load(kind: ImportKind, ctx: LoadContext, table: pa.Table):
+def _importer_scope(kind: ImportKind, user) -> Jurisdiction | None:
+    """The jurisdiction the import is confined to; None when it is not confined (the command line
+    and system jobs, or staff who see the whole city). A citywide kind fails whole for anyone else."""
+    if user is None or not getattr(user, "is_authenticated", False) or kind.access == SELF_CHECKED:
+        return None
+    scope = jurisdiction_of(user)
+    if scope.everything:
+        return None
+    if kind.access == CITYWIDE:
+        raise errors.ImportFileError(errors.CITYWIDE_KIND, kind=kind_label(kind.name))
+    return scope
+
+
+def _refuse_outside(ctx: LoadContext, kind: ImportKind, staging: Staging, scope: Jurisdiction) -> None:
+    """Refuse the lines that would land, or change a record, outside the importer's jurisdiction."""
+    inside = " OR ".join(
+        f"COALESCE(p.{level}_id IN ({', '.join(str(i) for i in sorted(ids))}), FALSE)"
+        for level, ids in scope.nodes.items()
+        if ids
+    )
+    where = f"s._line IN (SELECT p._line FROM ({kind.placement_sql(staging)}) p WHERE NOT ({inside or 'FALSE'}))"
+    ctx.reject(staging, where, "outside_jurisdiction", "", "''")
+
+
+def _load(kind: ImportKind, ctx: LoadContext, table: pa.Table, scope: Jurisdiction | None = None):
     staging = Staging.create(f"stage_{kind.name}", kind.derive(table), kind.staging_extra)
     try:
+        if scope is not None:
+            _refuse_outside(ctx, kind, staging, scope)
         counts = kind.load(ctx, staging)
         _supersede_open_rejects(kind, staging)
         kind.after_load(ctx)
