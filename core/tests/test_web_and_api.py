@@ -88,8 +88,18 @@ def test_api_upload_push_and_resubmit(city, community_worker):
     response = client.post("/api/imports/residents", {"file": SimpleUploadedFile("r.csv", to_csv([good, bad]))})
     summary = response.json()
     assert (summary["inserted"], summary["rejected"]) == (1, {"unknown_parent": 1})
-    rejects = client.get(f"/api/imports/{summary['batch']}/rejects").json()
-    assert rejects[0]["reason"] == "unknown_parent" and rejects[0]["message"]
+    masked = client.get(f"/api/imports/{summary['batch']}/rejects").json()
+    assert masked[0]["reason"] == "unknown_parent" and masked[0]["message"]
+    assert masked[0]["data"]["id_number"] != bad["id_number"] and "*" in masked[0]["data"]["id_number"]
+    assert "*" in masked[0]["data"]["phone"]
+    rejects = client.get(f"/api/imports/{summary['batch']}/rejects?unmasked=true").json()
+    assert rejects[0]["data"]["id_number"] == bad["id_number"]
+    reads = ReadLog.objects.filter(user=community_worker, model="core.importrejection")
+    assert set(reads.values_list("action", flat=True)) == {"api_view", "full_identity"}
+    street = city.staff("st", "street", city.divisions["420102001000"])
+    _, street_key = ApiToken.issue(street, "street desk")
+    street_client = Client(HTTP_AUTHORIZATION=f"Bearer {street_key}")
+    assert street_client.get(f"/api/imports/{summary['batch']}/rejects?unmasked=true").status_code == 403
     fixed = dict(rejects[0]["data"], building_code=good["building_code"])
     response = client.post(
         f"/api/imports/rejects/{rejects[0]['id']}/resubmit",
