@@ -290,7 +290,7 @@ def order_lines(request, order_id: int, payload: LinesIn):
     return _detail(order)
 
 
-class TransitionIn(Schema):
+class OrderTransitionIn(Schema):
     to: str  # ordered, delivering, cancelled
     note: str = ""
 
@@ -303,7 +303,7 @@ _MOVES = {
 
 
 @router.post("/orders/{order_id}/transition", response=OrderDetailOut, summary="Close ordering, deliver, cancel")
-def order_transition(request, order_id: int, payload: TransitionIn):
+def order_transition(request, order_id: int, payload: OrderTransitionIn):
     _require_manage(request)
     order = _order(request, order_id)
     move = _MOVES.get(payload.to)

@@ -61,7 +61,7 @@ class ReasonOut(Schema):
     detail: str
 
 
-class ChangeOut(Schema):
+class CodeChangeOut(Schema):
     at: dt.datetime
     from_colour: str
     to_colour: str
@@ -75,7 +75,7 @@ class CodeOut(Schema):
     since: dt.datetime
     computed_at: dt.datetime
     reasons: list[ReasonOut]
-    history: list[ChangeOut]
+    history: list[CodeChangeOut]
 
 
 @router.get("/keys", response=KeysOut, auth=None, summary="Public keys that verify health-code tokens")

@@ -35,7 +35,7 @@ class ResidentOut(Schema):
     district_id: int | None
 
 
-class PageOut(Schema):
+class ResidentPageOut(Schema):
     count: int | None
     results: list[ResidentOut]
 
@@ -66,7 +66,7 @@ def _full(request, full: bool) -> bool:
     return full
 
 
-@router.get("/residents", response=PageOut)
+@router.get("/residents", response=ResidentPageOut)
 def search_residents(request, q: str, limit: int = 50, full: bool = False):
     """Search by name (prefix), identity number or phone (exact), within the caller's jurisdiction."""
     full = _full(request, full)
@@ -84,7 +84,7 @@ def get_resident(request, resident_id: int, full: bool = False):
     return _out(r, full)
 
 
-@router.get("/ledgers/{group}", response=PageOut)
+@router.get("/ledgers/{group}", response=ResidentPageOut)
 def ledger(
     request,
     group: str,

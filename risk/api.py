@@ -39,7 +39,7 @@ class AreaOut(Schema):
     compound_id: int | None  # the compound the area lies in (for building and compound areas)
 
 
-class ChangeOut(Schema):
+class RiskChangeOut(Schema):
     at: dt.datetime
     from_level: str
     to_level: str
@@ -50,10 +50,10 @@ class ChangeOut(Schema):
 
 
 class AreaDetailOut(AreaOut):
-    history: list[ChangeOut]
+    history: list[RiskChangeOut]
 
 
-class PageOut(Schema):
+class RiskAreaPageOut(Schema):
     count: int
     results: list[AreaOut]
 
@@ -98,7 +98,7 @@ def _change(change: RiskLevelChange) -> dict:
     }
 
 
-@router.get("/areas", response=PageOut)
+@router.get("/areas", response=RiskAreaPageOut)
 def list_areas(
     request, level: str = "", node_level: str = "", district: int | None = None, offset: int = 0, limit: int = 100
 ):

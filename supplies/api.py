@@ -216,12 +216,14 @@ class TransferIn(Schema):
     note: str = ""
 
 
-class TransferOut(Schema):
+class StockTransferOut(Schema):
     out: MovementOut
     into: MovementOut
 
 
-@router.post("/transfers", response={201: TransferOut}, summary="Transfer stock between two depots (both or neither)")
+@router.post(
+    "/transfers", response={201: StockTransferOut}, summary="Transfer stock between two depots (both or neither)"
+)
 def transfer_create(request, payload: TransferIn):
     _require_manage(request)
     source = get_scoped_or_404(request.user, Depot.objects.all(), pk=payload.from_depot_id)

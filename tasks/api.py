@@ -72,12 +72,12 @@ class TaskDetailOut(TaskOut):
     moves: list[str]
 
 
-class PageOut(Schema):
+class TaskPageOut(Schema):
     count: int
     results: list[TaskOut]
 
 
-class TransitionIn(Schema):
+class TaskTransitionIn(Schema):
     to: str
     note: str = ""
     feedback: str = ""
@@ -191,7 +191,7 @@ def _get(request, task_id: int) -> Task:
     return get_scoped_or_404(request.user, task_queryset(request.user), pk=task_id)
 
 
-@router.get("", response=PageOut)
+@router.get("", response=TaskPageOut)
 def list_tasks(
     request,
     type: str = "",
@@ -252,7 +252,7 @@ def get_task(request, task_id: int):
 
 
 @router.post("/{task_id}/transition", response=TaskDetailOut)
-def transition(request, task_id: int, payload: TransitionIn):
+def transition(request, task_id: int, payload: TaskTransitionIn):
     """Move the task to ``to`` (one of the detail's ``moves``); 409 when the flow refuses."""
     task = _get(request, task_id)
     if payload.to not in TaskStatus.values:

@@ -58,7 +58,7 @@ class ContainmentDetailOut(ContainmentOut):
     contacts: list[ContactOut]
 
 
-class PageOut(Schema):
+class ContainmentPageOut(Schema):
     count: int
     results: list[ContainmentOut]
 
@@ -81,7 +81,7 @@ def _out(containment: Containment) -> dict:
     }
 
 
-@router.get("/containments", response=PageOut)
+@router.get("/containments", response=ContainmentPageOut)
 def list_containments(request, state: ContainmentState = ContainmentState.OPEN, offset: int = 0, limit: int = 50):
     qs = restrict(request.user, Containment.objects.filter(state=state)).select_related("case").order_by("due_at")
     page = list(qs[window(offset, limit, MAX_LIMIT)])
