@@ -26,6 +26,7 @@ from synth.demo import (
     set_up_gates,
     staff_every_node,
 )
+from workforce.demo import set_up as set_up_workforce
 
 DASHBOARD_DAYS = 30  # the command centre's trends start with a month of figures
 
@@ -70,6 +71,7 @@ class Command(BaseCommand):
             set_up_supplies(log=self.stdout.write)
             set_up_dispatch(log=self.stdout.write)
             set_up_ewarn(residents, seed, log=self.stdout.write)
+            set_up_workforce(log=self.stdout.write)
         # the command centre opens on current figures (then the job recounts every five minutes)
         counted = count_dashboard(DASHBOARD_DAYS if fresh else 0)
         self.stdout.write(f"  dashboard        {counted[-1].rows:>9,} figures today")
