@@ -17,6 +17,7 @@ from dashboard.refresh import backfill as count_dashboard
 from dispatch.demo import set_up as set_up_dispatch
 from ewarn.demo import set_up as set_up_ewarn
 from people.models import Resident
+from renovation.demo import set_up as set_up_renovation
 from supplies.demo import set_up as set_up_supplies
 from synth.demo import (
     create_demo_staff,
@@ -72,6 +73,7 @@ class Command(BaseCommand):
             set_up_dispatch(log=self.stdout.write)
             set_up_ewarn(residents, seed, log=self.stdout.write)
             set_up_workforce(log=self.stdout.write)
+            set_up_renovation(log=self.stdout.write)
         # the command centre opens on current figures (then the job recounts every five minutes)
         counted = count_dashboard(DASHBOARD_DAYS if fresh else 0)
         self.stdout.write(f"  dashboard        {counted[-1].rows:>9,} figures today")
