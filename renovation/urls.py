@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from renovation import views
 
 app_name = "renovation"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("candidates/", views.candidates, name="candidates"),
+    path("projects/", views.projects, name="projects"),
+    path("projects/<int:pk>/", views.project_detail, name="project"),
+    path("consultations/<int:pk>/minutes/", views.minutes, name="minutes"),
+]

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from core.choices import StaffRole
 from core.imports.runner import run_import
-from core.roles import ensure_role_groups
+from core.roles import ensure_role_groups, grant_role
 from geo.models import Building, Division
 from geo.services import do_assign
 from people.models import NodeCount
@@ -202,6 +202,10 @@ def create_demo_staff(logins_file: Path) -> list[DemoLogin]:
         ("community", StaffRole.COMMUNITY_WORKER, community, "社区工作者"),
         ("grid", StaffRole.GRID_WORKER, grid, "网格员"),
         ("cadre", StaffRole.CADRE, building, "下沉干部"),
+        # issue #12: people outside the grid, with no jurisdiction; their apps give them their own records
+        ("school", StaffRole.UNIT_CONTACT, None, "学校联络员"),
+        ("bank", StaffRole.BANK_OFFICER, None, "合作银行信贷员"),
+        ("counsellor", StaffRole.COUNSELLOR, None, "心理咨询师"),
     ]
     user_model = get_user_model()
     logins = []
@@ -214,11 +218,13 @@ def create_demo_staff(logins_file: Path) -> list[DemoLogin]:
                 user.is_staff = username == "admin"
                 user.is_superuser = username == "admin"
                 user.save()
-            if not user.assignments.exists():
+            if node is None:
+                grant_role(user, role)
+            elif not user.assignments.exists():
                 # the district's epidemiologist is a specialist there, not the district's 包保
                 do_assign(user, node, role, answerable=username not in SPECIALISTS)
             known[username] = password
-            logins.append(DemoLogin(username, password, str(role.label), f"{node}"))
+            logins.append(DemoLogin(username, password, str(role.label), f"{node or '—'}"))
     logins_file.write_text(json.dumps(known, indent=1))
     logins_file.chmod(0o600)
     return logins

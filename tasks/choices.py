@@ -26,7 +26,7 @@ class TaskType(models.TextChoices):
     DRIVE = "drive", _("Transport run")
     RESTOCK = "restock", _("Restock a reserve")
     VERIFY_SIGNAL = "verify_signal", _("Verify an early-warning alert")
-    INSPECT = "inspect", _("Inspect before reopening")
+    INSPECT = "inspect", _("Inspect on site (reopening, renovation)")
     UNIT_REVIEW = "unit_review", _("Review an open unit after an outbreak")
     OTHER = "other", _("Other")
 

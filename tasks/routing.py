@@ -37,7 +37,7 @@ OWNER_LEVEL: dict[str, str] = {
     TaskType.DRIVE: TaskLevel.DISTRICT,  # the district's dispatch desk, which hands it to a crew
     TaskType.RESTOCK: TaskLevel.COMMUNITY,  # the reserve's own level or the nearest staffed above
     TaskType.VERIFY_SIGNAL: TaskLevel.DISTRICT,  # issue #9: the district CDC epidemiologist (ewarn.services)
-    TaskType.INSPECT: TaskLevel.STREET,  # issue #12: the street (else district) inspects a reopening unit
+    TaskType.INSPECT: TaskLevel.STREET,  # issue #12: the street (else district) inspects a unit or a renovation
     TaskType.UNIT_REVIEW: TaskLevel.STREET,
     TaskType.INVESTIGATE: TaskLevel.COMMUNITY,
     TaskType.VERIFY: TaskLevel.COMMUNITY,

@@ -32,7 +32,10 @@ def test_demo_sets_up_a_city_and_staff_at_every_level(tmp_path, settings, capsys
     assert Containment.objects.filter(traced_at__isnull=False).exists()  # the seeded outbreak's cases
     out = capsys.readouterr().out
     logins = json.loads((tmp_path / "demo-logins.json").read_text())
-    assert set(logins) == {"admin", "city", "cdc", "cdc_district", "district", "street", "community", "grid", "cadre"}
+    assert set(logins) == {
+        *("admin", "city", "cdc", "cdc_district", "district", "street", "community", "grid", "cadre"),
+        *("school", "bank", "counsellor"),
+    }
     assert all(name in out for name in logins)
     assert Resident.objects.filter(registered=True).count() == 1500
     users = {u.username: u for u in get_user_model().objects.all()}
@@ -41,6 +44,7 @@ def test_demo_sets_up_a_city_and_staff_at_every_level(tmp_path, settings, capsys
     assert visible["city"] == visible["admin"] == 1500
     assert 1500 > visible["district"] >= visible["street"] >= visible["community"] >= visible["grid"]
     assert visible["grid"] >= visible["cadre"] > 0
+    assert visible["school"] == visible["bank"] == visible["counsellor"] == 0  # outside the grid
     client = Client()
     assert client.login(username="grid", password=logins["grid"])
     assert client.get("/").status_code == 200

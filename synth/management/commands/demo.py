@@ -17,6 +17,8 @@ from dashboard.refresh import backfill as count_dashboard
 from dispatch.demo import set_up as set_up_dispatch
 from ewarn.demo import set_up as set_up_ewarn
 from people.models import Resident
+from renovation.demo import set_up as set_up_renovation
+from reopening.demo import set_up as set_up_reopening
 from supplies.demo import set_up as set_up_supplies
 from synth.demo import (
     create_demo_staff,
@@ -26,6 +28,7 @@ from synth.demo import (
     set_up_gates,
     staff_every_node,
 )
+from workforce.demo import set_up as set_up_workforce
 
 DASHBOARD_DAYS = 30  # the command centre's trends start with a month of figures
 
@@ -70,6 +73,9 @@ class Command(BaseCommand):
             set_up_supplies(log=self.stdout.write)
             set_up_dispatch(log=self.stdout.write)
             set_up_ewarn(residents, seed, log=self.stdout.write)
+            set_up_reopening(log=self.stdout.write)
+            set_up_workforce(log=self.stdout.write)
+            set_up_renovation(log=self.stdout.write)
         # the command centre opens on current figures (then the job recounts every five minutes)
         counted = count_dashboard(DASHBOARD_DAYS if fresh else 0)
         self.stdout.write(f"  dashboard        {counted[-1].rows:>9,} figures today")
