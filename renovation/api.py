@@ -189,7 +189,7 @@ class ConsultationOut(Schema):
     has_minutes: bool
 
 
-class StepOut(Schema):
+class ProjectStepOut(Schema):
     status: str
     on: dt.date
     source: str
@@ -219,7 +219,7 @@ class ProjectOut(Schema):
 class ProjectDetailOut(ProjectOut):
     works: list[WorkOut]
     consultations: list[ConsultationOut]
-    steps: list[StepOut]
+    steps: list[ProjectStepOut]
 
 
 def _project_out(p: Project) -> dict:
@@ -323,7 +323,7 @@ def project_select(request, payload: SelectIn):
     return 201, _detail(_scoped(request, project.pk))
 
 
-class PlanIn(Schema):
+class RenovationPlanIn(Schema):
     on: dt.date | None = None
     budget: dict[str, Decimal] = {}
     note: str = ""
@@ -373,7 +373,7 @@ class SpendingIn(Schema):
 
 
 @router.post("/projects/{project_id}/plan", response=ProjectDetailOut, summary="Selected → planned, with the budget")
-def project_plan(request, project_id: int, payload: PlanIn):
+def project_plan(request, project_id: int, payload: RenovationPlanIn):
     _require(request, MANAGE)
     project = _scoped(request, project_id)
     _refused(do_plan, project, on=payload.on, budget=payload.budget, by=request.user, note=payload.note)

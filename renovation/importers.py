@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.imports.columns import Choice, Column, Date, Decimal, Integer, Text
-from core.imports.kinds import ImportKind, LoadContext, register
+from core.imports.kinds import PLACED, ImportKind, LoadContext, place_of, register
 from core.imports.reasons import REASON_LABELS, REASONS
 from core.imports.sql import Staging, UpsertResult, as_json, execute, q, upsert
 from core.policy import policy
@@ -252,6 +252,15 @@ class ProjectImport(ImportKind):
 
     def check(self, table, reasons, columns, details) -> None:
         check_project_rows(table, reasons, columns, details)
+
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """In the compound renovated."""
+        return (
+            f"SELECT s._line, {place_of('c', compound='id', building='NULL')} FROM {staging.name} s "
+            "JOIN geo_compound c ON c.code = s.compound_code"
+        )
 
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         s, p = q(staging.name), q(Project._meta.db_table)

@@ -341,7 +341,7 @@ def staff_report(request, unit_id: int, body: StaffIn):
         return _refused(exc)
 
 
-class RateOut(Schema):
+class ResumptionRateOut(Schema):
     key: str
     label: str
     units: int
@@ -358,7 +358,9 @@ class RateQuery(Schema):
     kind: str | None = None
 
 
-@router.get("/resumption", response=list[RateOut], summary="Resumption rates on a day, over the units I may see")
+@router.get(
+    "/resumption", response=list[ResumptionRateOut], summary="Resumption rates on a day, over the units I may see"
+)
 def rates(request, query: Query[RateQuery]):
     return [r.as_dict() for r in resumption(query.level, query.day, units=visible_units(request.user), kind=query.kind)]
 
@@ -379,12 +381,12 @@ class SeriesGroupOut(Schema):
     staff_back: list[int]
 
 
-class SeriesOut(Schema):
+class ResumptionSeriesOut(Schema):
     days: list[dt.date]
     groups: list[SeriesGroupOut]
 
 
-@router.get("/resumption/series", response={200: SeriesOut, 400: Refused}, summary="Daily resumption counts")
+@router.get("/resumption/series", response={200: ResumptionSeriesOut, 400: Refused}, summary="Daily resumption counts")
 def rate_series(request, query: Query[SeriesQuery]):
     last = query.last or timezone.localdate()
     first = query.first or last - dt.timedelta(days=29)

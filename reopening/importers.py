@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.choices import ChangeAction
 from core.imports.columns import Choice, Column, Date, DateTime, Integer, Pattern, Text
-from core.imports.kinds import ImportKind, LoadContext, register
+from core.imports.kinds import PLACED, ImportKind, LoadContext, place_of, register
 from core.imports.reasons import REASON_LABELS, REASONS
 from core.imports.sql import Staging, UpsertResult, as_json, execute, json_object, q, upsert
 from core.moments import local_day_sql
@@ -192,6 +192,20 @@ class UnitImport(ImportKind):
         reasons[bad], columns[bad] = "pupils_for_enterprise", "pupils"
         details[bad] = _ints(table, "pupils")[bad].astype(str)
 
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """In its compound, or where its venue is; an existing unit also where it is now."""
+        s = staging.name
+        return (
+            f"SELECT s._line, {place_of('c', compound='id', building='NULL')} FROM {s} s "
+            "JOIN geo_compound c ON c.code = s.compound_code "
+            f"UNION ALL SELECT s._line, {place_of('v', compound='NULL', building='NULL')} FROM {s} s "
+            "JOIN geo_venue v ON v.code = s.venue_code "
+            f"UNION ALL SELECT s._line, {place_of('u', compound='compound_id', building='NULL')} FROM {s} s "
+            "JOIN reopening_unit u ON u.code = s.code"
+        )
+
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         s = q(staging.name)
         execute(f"UPDATE {s} AS s SET _compound_id = c.id FROM geo_compound c WHERE c.code = s.compound_code")
@@ -302,6 +316,15 @@ class UnitStatusImport(ImportKind):
     def check(self, table, reasons, columns, details) -> None:
         stamps = pc.fill_null(pc.cast(table.column("at"), pa.int64()), 0).to_numpy(zero_copy_only=False)
         _refuse_future(stamps, "at", reasons, columns, details)
+
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """Where the unit is."""
+        return (
+            f"SELECT s._line, {place_of('u', compound='compound_id', building='NULL')} "
+            f"FROM {staging.name} s JOIN reopening_unit u ON u.code = s.unit_code"
+        )
 
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         s, h, u = q(staging.name), q(UnitStatusChange._meta.db_table), q(Unit._meta.db_table)
@@ -415,6 +438,15 @@ class StaffBackImport(ImportKind):
         today = (timezone.localdate() - dt.date(1970, 1, 1)).days
         future = (reasons == "") & (days > today)
         reasons[future], columns[future], details[future] = "invalid_date", "day", "future"
+
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """Where the unit is."""
+        return (
+            f"SELECT s._line, {place_of('u', compound='compound_id', building='NULL')} "
+            f"FROM {staging.name} s JOIN reopening_unit u ON u.code = s.unit_code"
+        )
 
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         s, u = q(staging.name), q(Unit._meta.db_table)

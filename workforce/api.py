@@ -127,7 +127,7 @@ def worker_detail(request, worker_id: int):
     return _worker_out(duty_of([worker], as_of)[0])
 
 
-class AreaOut(Schema):
+class DutyAreaOut(Schema):
     area_id: int
     code: str
     name: str
@@ -138,7 +138,7 @@ class AreaOut(Schema):
     mean_week_hours: float
 
 
-@router.get("/duty/by-area", response=list[AreaOut], summary="Days on duty summed by grid, community or street")
+@router.get("/duty/by-area", response=list[DutyAreaOut], summary="Days on duty summed by grid, community or street")
 def duty_by_area(request, level: str = "community"):
     _require(request, VIEW)
     if level not in ("district", "street", "community", "grid"):
@@ -170,7 +170,7 @@ class ShortOut(Schema):
     short: int
 
 
-class PlanOut(Schema):
+class RotationPlanOut(Schema):
     id: int
     area_id: int
     starts_on: dt.date
@@ -197,7 +197,7 @@ class WorkerDaysOut(Schema):
     rest_days: int
 
 
-class PlanDetailOut(PlanOut):
+class PlanDetailOut(RotationPlanOut):
     day_list: list[dt.date]
     staffed_every_day: bool
     longest_run: int
@@ -237,7 +237,7 @@ def _plan_detail(plan: RotationPlan) -> dict:
 
 class PlanPageOut(Schema):
     count: int
-    results: list[PlanOut]
+    results: list[RotationPlanOut]
 
 
 @router.get("/plans", response=PlanPageOut, summary="Rotation plans in my jurisdiction, newest first")
@@ -247,14 +247,14 @@ def plan_list(request, limit: int = 100, offset: int = 0):
     return {"count": plans.count(), "results": [_plan_out(p) for p in plans[window(offset, limit, MAX_LIMIT)]]}
 
 
-class PlanIn(Schema):
+class RotationPlanIn(Schema):
     area_id: RowId
     starts_on: dt.date
     days: int | None = None
 
 
 @router.post("/plans", response={201: PlanDetailOut}, summary="Propose a rotation plan for a street or community")
-def plan_create(request, payload: PlanIn):
+def plan_create(request, payload: RotationPlanIn):
     _require(request, PLAN)
     area = get_scoped_or_404(request.user, Division.objects.filter(level__in=PLAN_LEVELS), pk=payload.area_id)
     try:
@@ -279,17 +279,19 @@ def _decide(request, plan_id: int, action):
         raise HttpError(409, str(exc)) from exc
 
 
-@router.post("/plans/{plan_id}/accept", response=PlanOut, summary="Accept a proposed plan: it becomes the roster")
+@router.post(
+    "/plans/{plan_id}/accept", response=RotationPlanOut, summary="Accept a proposed plan: it becomes the roster"
+)
 def plan_accept(request, plan_id: int):
     return _decide(request, plan_id, do_accept_plan)
 
 
-@router.post("/plans/{plan_id}/discard", response=PlanOut, summary="Discard a proposed plan")
+@router.post("/plans/{plan_id}/discard", response=RotationPlanOut, summary="Discard a proposed plan")
 def plan_discard(request, plan_id: int):
     return _decide(request, plan_id, do_discard_plan)
 
 
-class RateOut(Schema):
+class CompletionRateOut(Schema):
     area_id: int
     name: str
     workers: int
@@ -297,7 +299,9 @@ class RateOut(Schema):
     rates: dict[str, float]
 
 
-@router.get("/training/rates", response=list[RateOut], summary="Course completion rates by street or community")
+@router.get(
+    "/training/rates", response=list[CompletionRateOut], summary="Course completion rates by street or community"
+)
 def training_rate_list(request, level: str = "community"):
     _require(request, VIEW)
     if level not in ("street", "community"):

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.imports.columns import Choice, Column, Date, Decimal, Pattern, Phone, Text
-from core.imports.kinds import ImportKind, LoadContext, register
+from core.imports.kinds import PLACED, ImportKind, LoadContext, place_of, place_of_grid, register
 from core.imports.reasons import REASON_LABELS, REASONS
 from core.imports.sql import Staging, UpsertResult, execute, q, upsert
 from workforce.choices import WorkerKind
@@ -129,6 +129,18 @@ class WorkerImport(ImportKind):
     def check(self, table, reasons, columns, details) -> None:
         refuse_future(table, "since", reasons, columns, details)
 
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """In the grid of the post; a worker already posted also where they are now."""
+        s = staging.name
+        return (
+            f"SELECT s._line, {place_of_grid('g')} FROM {s} s "
+            "JOIN geo_division g ON g.code = s.grid_code AND g.level = 'grid' "
+            f"UNION ALL SELECT s._line, {place_of('w', compound='NULL', building='NULL')} FROM {s} s "
+            "JOIN workforce_worker w ON w.code = s.worker_code"
+        )
+
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         _place_by_grid(ctx, staging)
         self._link_logins(ctx, staging)
@@ -216,6 +228,15 @@ class DutyRosterImport(ImportKind):
         details[bad] = [f"{h:g}" for h in hours[bad]]
         refuse_future(table, "date", reasons, columns, details)
 
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """In the grid worked."""
+        return (
+            f"SELECT s._line, {place_of_grid('g')} FROM {staging.name} s "
+            "JOIN geo_division g ON g.code = s.grid_code AND g.level = 'grid'"
+        )
+
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         _find_workers(ctx, staging)
         _place_by_grid(ctx, staging)
@@ -251,6 +272,15 @@ class TrainingCompletionImport(ImportKind):
     def derive(self, table: pa.Table) -> pa.Table:
         index = table.column_names.index("score")
         return table.set_column(index, "score", pc.round(table.column("score"), 1, round_mode="half_up"))
+
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """Where the worker is posted."""
+        return (
+            f"SELECT s._line, {place_of('w', compound='NULL', building='NULL')} "
+            f"FROM {staging.name} s JOIN workforce_worker w ON w.code = s.worker_code"
+        )
 
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         _find_workers(ctx, staging)
