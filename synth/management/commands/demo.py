@@ -17,6 +17,7 @@ from dashboard.refresh import backfill as count_dashboard
 from dispatch.demo import set_up as set_up_dispatch
 from ewarn.demo import set_up as set_up_ewarn
 from people.models import Resident
+from relief.demo import set_up as set_up_relief
 from renovation.demo import set_up as set_up_renovation
 from reopening.demo import set_up as set_up_reopening
 from supplies.demo import set_up as set_up_supplies
@@ -74,6 +75,7 @@ class Command(BaseCommand):
             set_up_dispatch(log=self.stdout.write)
             set_up_ewarn(residents, seed, log=self.stdout.write)
             set_up_reopening(log=self.stdout.write)
+            set_up_relief(log=self.stdout.write)
             set_up_workforce(log=self.stdout.write)
             set_up_renovation(log=self.stdout.write)
         # the command centre opens on current figures (then the job recounts every five minutes)
