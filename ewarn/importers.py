@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.imports.columns import Choice, Column, Date, Integer, Pattern
-from core.imports.kinds import PLACED, ImportKind, LoadContext, place_of, register
+from core.imports.kinds import PLACED, ImportKind, LoadContext, place_of, place_of_division, register
 from core.imports.reasons import REASON_LABELS, REASONS
 from core.imports.sql import Staging, UpsertResult, execute, fetch, q, upsert
 from ewarn.choices import ProductClass
@@ -137,11 +137,8 @@ class PharmacySalesImport(ImportKind):
     def placement_sql(self, staging: Staging) -> str:
         """In the community or grid the row names."""
         return (
-            "SELECT s._line, d.district_id AS district_id, d.street_id AS street_id, "
-            "CASE WHEN d.level = 'community' THEN d.id ELSE d.community_id END AS community_id, "
-            "CASE WHEN d.level = 'grid' THEN d.id END AS grid_id, NULL AS compound_id, NULL AS building_id "
-            f"FROM {q(staging.name)} s JOIN geo_division d ON d.code = s.area_code "
-            "AND d.level IN ('community', 'grid')"
+            f"SELECT s._line, {place_of_division('d')} FROM {q(staging.name)} s "
+            "JOIN geo_division d ON d.code = s.area_code AND d.level IN ('community', 'grid')"
         )
 
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:

@@ -68,7 +68,7 @@ class FlagOut(Schema):
     note: str
 
 
-class ApplicationOut(Schema):
+class ReliefApplicationOut(Schema):
     id: int
     reference: str
     fund_code: str
@@ -84,7 +84,7 @@ class ApplicationOut(Schema):
     open_flags: int
 
 
-class ApplicationDetailOut(ApplicationOut):
+class ApplicationDetailOut(ReliefApplicationOut):
     purpose: str
     phone: str  # masked
     documents: list[str]
@@ -94,7 +94,7 @@ class ApplicationDetailOut(ApplicationOut):
 
 class ApplicationPageOut(Schema):
     count: int
-    results: list[ApplicationOut]
+    results: list[ReliefApplicationOut]
 
 
 class ApplicationQuery(Schema):
@@ -173,7 +173,7 @@ def application_detail(request, application_id: int):
     }
 
 
-class DecisionIn(Schema):
+class LoanDecisionIn(Schema):
     product_code: str
     decision: str  # approve or decline
     amount_yuan: Decimal | None = None
@@ -185,7 +185,7 @@ class DecisionIn(Schema):
 
 
 @router.post("/applications/{application_id}/decisions", response=MatchOut, summary="My bank's decision")
-def decide(request, application_id: int, payload: DecisionIn):
+def decide(request, application_id: int, payload: LoanDecisionIn):
     _require(request, DECIDE)
     application = get_application_or_404(request.user, pk=application_id)
     match = (
@@ -215,17 +215,17 @@ def decide(request, application_id: int, payload: DecisionIn):
     return _match_out(Match.objects.select_related("product", "bank").get(pk=decided.pk))
 
 
-class CountsOut(Schema):
+class ReliefCountsOut(Schema):
     counts: dict[str, int]
 
 
-@router.post("/screen", response=CountsOut, summary="Screen every submitted application")
+@router.post("/screen", response=ReliefCountsOut, summary="Screen every submitted application")
 def screen(request):
     _require(request, REVIEW)
     return {"counts": do_screen_all(request.user)}
 
 
-@router.post("/match", response=CountsOut, summary="Shortlist every eligible application without open flags")
+@router.post("/match", response=ReliefCountsOut, summary="Shortlist every eligible application without open flags")
 def match(request):
     _require(request, REVIEW)
     return {"counts": {"matched": do_match_all(request.user)}}

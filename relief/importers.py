@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.imports.columns import Choice, Column, Date, DateTime, Decimal, Integer, Pattern, Phone, TagList, Text
-from core.imports.kinds import ImportKind, LoadContext, register
+from core.imports.kinds import PLACED, ImportKind, LoadContext, place_of_division, register
 from core.imports.reasons import REASON_LABELS, REASONS
 from core.imports.sql import Staging, UpsertResult, as_json, execute, q, upsert
 from core.policy import policy
@@ -226,6 +226,19 @@ class ReliefApplicationImport(ImportKind):
             .append_column("_code_area", pa.array(areas, type=pa.string()))
             .append_column("_amount_fen", _fen(table, "amount"))
             .append_column("_revenue_fen", _fen(table, "annual_revenue"))
+        )
+
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """In the applicant's registered area; an applicant already known also where it is now."""
+        s = staging.name
+        return (
+            f"SELECT s._line, {place_of_division('d')} FROM {s} s "
+            "JOIN geo_division d ON d.code = s.area_code "
+            "UNION ALL SELECT s._line, a.district_id AS district_id, a.street_id AS street_id, "
+            "a.community_id AS community_id, NULL AS grid_id, NULL AS compound_id, NULL AS building_id "
+            f"FROM {s} s JOIN relief_applicant a ON a.code = s.applicant_code"
         )
 
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:

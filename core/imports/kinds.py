@@ -77,6 +77,16 @@ def place_of_grid(alias: str) -> str:
     )
 
 
+def place_of_division(alias: str) -> str:
+    """The node columns of a division aliased ``alias`` at any level (its own id at its level)."""
+    columns = [
+        f"CASE WHEN {alias}.level = '{level}' THEN {alias}.id ELSE {alias}.{level}_id END AS {level}_id"
+        for level in ("district", "street", "community")
+    ]
+    columns.append(f"CASE WHEN {alias}.level = 'grid' THEN {alias}.id END AS grid_id")
+    return ", ".join(columns) + ", NULL AS compound_id, NULL AS building_id"
+
+
 class ImportKind:
     """One kind of file from contracts.md.
 
