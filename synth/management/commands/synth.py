@@ -26,6 +26,15 @@ Transport (synth.transport, issue #8):
                   ``transfer_requests.csv`` (--transfers N people waiting for a ride, default 500)
                   within the city's own compounds
 
+The restart (issue #12), with --recovery:
+
+  --recovery      schools and enterprises with their opening history (``units.csv``, ``unit_status.csv``,
+                  ``staff_back.csv``), relief applications and the banks' decisions
+                  (``relief_applications.csv``, ``loan_decisions.csv`` …), front-line workers with 30 days
+                  of duty and their training (``workers.csv``, ``duty_roster.csv``,
+                  ``training_completions.csv``) and the old-compound renovation programme
+                  (``renovation_projects.csv``, ``renovation_targets.csv``, ``renovation_works.csv``)
+
 Early-warning signals (synth.signals, issue #9):
 
   --signals       ``pharmacy_sales.csv`` and ``school_absence.csv``: --signal-days days (default 1,155,
@@ -126,6 +135,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--signal-days", type=int, default=SIGNAL_DAYS, help="days of signal history")
         parser.add_argument("--signal-end", type=str, default="", help="last day of the signals (default yesterday)")
+        parser.add_argument(
+            "--recovery",
+            action="store_true",
+            help="also write units, relief applications, staff rosters and the renovation programme",
+        )
         parser.add_argument("--transfers", type=int, default=TRANSFERS, help="transfer requests (default 500)")
         parser.add_argument(
             "--coverage", type=float, default=COVERAGE, help="share of residents sampled, 0 to 1 (default 0.9)"
@@ -174,6 +188,7 @@ class Command(BaseCommand):
         signals: bool = False,
         signal_days: int = SIGNAL_DAYS,
         signal_end: str | dt.date = "",
+        recovery: bool = False,
         **options: object,
     ) -> None:
         if residents < 1:
@@ -280,6 +295,10 @@ class Command(BaseCommand):
                 for name, path in transport_paths.items()
             }
             summary["seconds"]["transport"] = round(time.perf_counter() - clock, 3)
+        if recovery:
+            clock = time.perf_counter()
+            summary["recovery"] = {name: str(path) for name, path in write_recovery(city, seed, out).items()}
+            summary["seconds"]["recovery"] = round(time.perf_counter() - clock, 3)
         if signals:
             clock = time.perf_counter()
             end = _date(signal_end or _yesterday(), _("--signal-end must be a date like 2026-11-28"))
@@ -380,6 +399,10 @@ class Command(BaseCommand):
             )
             for name, file in info["files"].items():
                 self.stdout.write(f"  {name + '.csv':<22}{file['rows']:>12,}")
+        if "recovery" in summary:
+            self.stdout.write(_("The restart: units, relief, workforce and renovation:"))
+            for name in summary["recovery"]:
+                self.stdout.write(f"  {name + '.csv'}")
         if "campaign" in summary:
             info = summary["campaign"]
             self.stdout.write(
@@ -397,6 +420,21 @@ class Command(BaseCommand):
             )
             for name, file in info["files"].items():
                 self.stdout.write(f"  {name + '.csv':<22}{file['rows']:>12,}")
+
+
+def write_recovery(city, seed: int, out: Path) -> dict[str, Path]:
+    """The four recovery apps' files for this city (each app generates its own)."""
+    from relief.synth import relief_for
+    from renovation import synth as renovation_synth
+    from reopening.synth import for_city as units_for
+    from reopening.synth import write_units
+    from workforce.synth import generate as workforce_for
+
+    paths = write_units(units_for(city, seed), out)
+    paths |= write_tables(relief_for(city, seed).tables(), out)
+    paths |= workforce_for(city, seed=seed, end=_yesterday()).write(out)
+    paths |= renovation_synth.write(renovation_synth.for_city(city, seed), out)
+    return paths
 
 
 def _yesterday() -> dt.date:
