@@ -90,6 +90,28 @@ def _school_code(units: pa.Table, street: Division | None) -> str | None:
     return None
 
 
+def _school_in_a_compound(units: pa.Table, street: Division, as_of: dt.date) -> tuple[pa.Table, str | None]:
+    """A city too small to have a school venue in the demo street still gets one school to reopen:
+    registered in the street's first compound (a unit needs no venue)."""
+    compound = Compound.objects.filter(street=street).order_by("code").first()
+    if compound is None:
+        return units, None
+    code = f"S{street.code}"
+    row = {
+        "code": code,
+        "name": f"{street.name}中心小学",
+        "kind": UnitKind.SCHOOL.value,
+        "sector": "primary",
+        "compound_code": compound.code,
+        "venue_code": "",
+        "staff": 60,
+        "pupils": 900,
+        "registered_on": (as_of - dt.timedelta(days=365)).isoformat(),
+    }
+    extra = pa.Table.from_pylist([{name: row.get(name) for name in units.column_names}], schema=units.schema)
+    return pa.concat_tables([units, extra]), code
+
+
 def _evidence(item: str, index: int) -> tuple[bytes, str]:
     """A small generated photo or a one-page PDF standing for the school's evidence."""
     if index % 2:
@@ -125,6 +147,8 @@ def set_up(log=print) -> dict:
     units = generate_units(divisions, compounds, venues, SEED, as_of)
     street = demo_street()
     school_code = _school_code(units, street)
+    if school_code is None and street is not None:
+        units, school_code = _school_in_a_compound(units, street, as_of)
     status, back = generate_history(units, SEED, as_of, keep_closed=(school_code,) if school_code else ())
     made: dict = {}
     for kind, table in (("units", units), ("unit_status", status), ("staff_back", back)):

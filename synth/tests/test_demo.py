@@ -54,6 +54,7 @@ def test_demo_sets_up_a_city_and_staff_at_every_level(tmp_path, settings, capsys
     _issue_7_done_when(users, logins)
     _issue_9_done_when(logins)
     _issue_10_done_when(logins)
+    _issue_12_done_when(logins)
     call_command("demo", "--no-serve")  # again: keeps the city and the same passwords
     assert json.loads((tmp_path / "demo-logins.json").read_text()) == logins
     assert Resident.objects.filter(registered=True).count() == 1500
@@ -284,6 +285,88 @@ def _issue_10_done_when(logins: dict) -> None:
     assert feed["figures"]["cum_close_contact"] in [cell.value for row in sheet.iter_rows() for cell in row]
     pdf = client.get(f"/dashboard/report/?area={city.pk}&format=pdf")
     assert b"".join(pdf.streaming_content).startswith(b"%PDF")
+
+
+def _issue_12_done_when(logins: dict) -> None:
+    """The restart on the demo city, through the pages and API as the demo logins: a school applies,
+    is inspected and opens, and its district's resumption rate moves; a firm's relief application is
+    matched to banks and the demo bank approves it; a rotation plan for the street keeps every grid
+    staffed and everyone's run within the limit; the renovation programme shows progress against its
+    target."""
+    import re
+
+    from django.utils import timezone
+
+    from core.models import ApiToken
+    from relief.models import Match
+    from renovation.models import Project, YearTarget
+    from reopening.models import ReopeningApplication
+
+    street = Client()
+    assert street.login(username="street", password=logins["street"])
+    application = ReopeningApplication.objects.get(status="submitted", task__assignee__username="street")
+    school = application.unit
+    assert school.kind == "school" and school.contacts.filter(user__username="school").exists()
+
+    def district_rate():
+        rows = street.get("/reopening/rates/").context["rows"]
+        return next(r for r in rows if r.key == str(school.district_id))
+
+    before = district_rate()
+    inspect = f"/reopening/applications/{application.pk}/inspect/"
+    for item in application.checklist:
+        assert street.post(inspect, {"action": "verdict", "item": item, "verdict": "approved"}).status_code == 302
+    decided = street.post(inspect, {"action": "decide", "decision": "approve", "reason": "现场核查四项到位"})
+    assert decided.status_code == 302
+    school.refresh_from_db()
+    assert school.status == "open"
+    after = district_rate()
+    assert after.open == before.open + 1 and after.open_share > before.open_share
+    assert school.district.name in street.get("/reopening/rates/").content.decode()
+
+    bank = Client()
+    assert bank.login(username="bank", password=logins["bank"])
+    officer = get_user_model().objects.get(username="bank")
+    match = (
+        Match.objects.filter(bank_id__in=officer.bank_memberships.values("bank_id"), status="open")
+        .select_related("application", "product")
+        .order_by("rank", "pk")
+        .first()
+    )
+    loan = match.application
+    assert loan.applicant.kind == "firm" and loan.matches.filter(status="open").count() >= 2
+    amount = min(loan.amount_fen, match.product.max_fen) // 100
+    today = timezone.localdate().isoformat()
+    approve = {"action": "decide", "match": match.pk, "decision": "approve", "amount_yuan": str(amount)}
+    response = bank.post(f"/relief/applications/{loan.pk}/", approve | {"decided_on": today, "disbursed_on": today})
+    assert response.status_code == 302
+    loan.refresh_from_db()
+    assert loan.status == "disbursed" and loan.approved_match_id == match.pk
+
+    street_user = get_user_model().objects.get(username="street")
+    _, key = ApiToken.issue(street_user, "demo")
+    area = street_user.assignments.get().division
+    plan = Client(HTTP_AUTHORIZATION=f"Bearer {key}").post(
+        "/api/workforce/plans",
+        json.dumps({"area_id": area.pk, "starts_on": timezone.localdate().isoformat()}),
+        content_type="application/json",
+    )
+    assert plan.status_code == 201, plan.content
+    body = plan.json()
+    assert body["staffed_every_day"] and body["grid_days"] and body["worker_days"]
+    assert all(min(g["on_duty"]) >= g["minimum"] for g in body["grid_days"])
+    assert all(run <= body["max_consecutive_days"] for w in body["worker_days"] for run in w["runs"])
+
+    district = Client()
+    assert district.login(username="district", password=logins["district"])
+    year = timezone.localdate().year
+    html = district.get("/renovation/", {"year": year}).content.decode()
+    district_division = get_user_model().objects.get(username="district").assignments.get().division
+    target = YearTarget.objects.get(year=year, district=district_division)
+    live = Project.objects.filter(district=district_division).exclude(status="cancelled")
+    started = live.filter(started_on__year=year).count()
+    row = re.search(rf'data-code="{district_division.code}">(.*?)</tr>', html, re.S).group(1)
+    assert f'<td class="num started">{started} / {target.to_start} (' in row
 
 
 def grid_worker_grid(user) -> int:
