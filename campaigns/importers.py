@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import PoolMember
+from campaigns.models import PoolMember, Site
 from campaigns.pooling import PLACES, STAGING_COLUMNS, after_members_loaded, prepare_staging
 from core.imports.columns import Column, DateTime, Integer, Text, id_problems
-from core.imports.kinds import ImportKind, LoadContext, register
+from core.imports.kinds import NO_PLACE, PLACED, ImportKind, LoadContext, place_of, register
 from core.imports.sql import Staging, UpsertResult, as_json, upsert
 from feeds.importers import FEED_STAGING, PERSON_COLUMNS, check_person_columns
 from people.pinyin import pinyin_column
@@ -57,6 +57,18 @@ class PoolMemberImport(ImportKind):
         mask = np.isnan(days)
         day_array = pa.array(np.where(mask, 0, days).astype(np.int32), mask=mask).cast(pa.date32())
         return table.append_column("sampled_on", day_array)
+
+    access = PLACED
+
+    def placement_sql(self, staging: Staging) -> str:
+        """Where the sampling site is (a sampler's site is in their grid); a list without a site is
+        the city's."""
+        s = staging.name
+        return (
+            f"SELECT s._line, {place_of('t', compound='NULL', building='NULL')} FROM {s} s "
+            f"JOIN {Site._meta.db_table} t ON t.code = s.site_code "
+            f"UNION ALL SELECT s._line, {NO_PLACE} FROM {s} s WHERE s.site_code IS NULL"
+        )
 
     def load(self, ctx: LoadContext, staging: Staging) -> UpsertResult:
         """Fill the staging rows (person, place, campaign, tube), insert them complete in one

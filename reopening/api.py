@@ -49,9 +49,12 @@ def _require(request, permission: str) -> None:
 
 
 class Refused(Schema):
-    code: str
+    """A refusal with its reason; a body the API cannot read at all is refused by django-ninja with
+    ``detail`` alone (found by Schemathesis), so the code and the items are optional."""
+
+    code: str = ""
     detail: str
-    items: list[str]
+    items: list[str] = []
 
 
 def _refused(exc: ReopeningError) -> tuple[int, dict]:

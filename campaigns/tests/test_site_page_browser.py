@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from campaigns import coverage
 from campaigns.models import Site, Tube
@@ -49,7 +50,7 @@ def test_a_tube_filled_at_the_sampling_site(city, live_server, chromium, screens
         page.fill("#id-number", id_number)
         page.click("#id-form button[type=submit]")
         if n < len(people):
-            page.wait_for_function(f"document.getElementById('tube-count').textContent.includes('{n}')")
+            expect(page.locator("#tube-count")).to_contain_text(str(n), timeout=30_000)
     page.screenshot(path=str(screenshots / "sample-site.png"), full_page=True)
     wait_for(lambda: Tube.objects.filter(code="P0000000001", status="closed", members=5).exists())
     page.wait_for_selector("#step-tube:not([hidden])")  # full: back to step 1 for the next tube

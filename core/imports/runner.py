@@ -32,7 +32,6 @@ from core.imports.kinds import (
     LoadContext,
     all_kinds,
     get_kind,
-    kind_label,
 )
 from core.imports.reader import RawTable, read_chunks, read_table
 from core.imports.sql import Staging
@@ -342,7 +341,7 @@ def _importer_scope(kind: ImportKind, user) -> Jurisdiction | None:
     if scope.everything:
         return None
     if kind.access == CITYWIDE:
-        raise errors.ImportFileError(errors.CITYWIDE_KIND, kind=kind_label(kind.name))
+        raise errors.ImportFileError(errors.CITYWIDE_KIND, kind=kind.label or kind.name)
     return scope
 
 

@@ -106,8 +106,8 @@ def test_bad_rows_are_kept_with_reasons_and_reimport_is_idempotent(city):
     assert set(kept.values_list("times_seen", flat=True)) == {2}
 
 
-def test_rejected_row_can_be_corrected_and_resubmitted(city, django_user_model):
-    user = django_user_model.objects.create_user("fixer")
+def test_rejected_row_can_be_corrected_and_resubmitted(city):
+    user = city.staff("fixer", "community_worker", city.divisions["420102001001"])  # the row's community
     row = resident_row(city, id_number=valid_id("420102", "19900101", 31), building_code="NOWHERE")
     batch = run_import("residents", to_csv([row]), filename="one.csv")
     reject = ImportRejection.objects.get(batch=batch)

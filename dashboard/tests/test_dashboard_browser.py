@@ -6,6 +6,7 @@ Screenshots are kept for review (the ``screenshots`` fixture)."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from cases.services import do_identify
 from core.choices import StaffRole
@@ -34,7 +35,8 @@ def test_the_commander_reads_drills_down_and_sees_a_new_case(city, live_server, 
     # a second case arrives and the figures are refreshed: the page follows without a reload
     do_identify(people[-1], "confirmed", None, "second case")
     refresh()
-    page.wait_for_function("document.querySelector('[data-figure=now_confirmed]').textContent === '2'")
+    # a locator assertion, not wait_for_function: the page's CSP forbids evaluating strings
+    expect(page.locator("[data-figure=now_confirmed]")).to_have_text("2", timeout=30_000)
 
     jiangan = Division.objects.get(code="420102000000")
     page.click(f"#dash-children a[href*='area={jiangan.pk}']")
