@@ -3,14 +3,13 @@ refused rather than both passing the check and driving the stock negative (issue
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from supplies.choices import MovementKind
 from supplies.models import Movement, Stock
 from supplies.services import StockError, do_record_movement, do_set_level, do_transfer
+from tests_support.concurrency import race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -18,33 +17,11 @@ pytestmark = [
 ]
 
 
-def _race(*calls) -> list:
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = []
-
-    def run(call):
-        try:
-            barrier.wait()
-            call()
-            outcomes.append("ok")
-        except StockError:
-            outcomes.append("refused")
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sorted(outcomes)
-
-
 def test_racing_issues_never_go_negative(reserves):
     stock = do_set_level(reserves.community, reserves.n95, 0)
     do_record_movement(stock, MovementKind.RECEIPT, 100)
     issue = lambda: do_record_movement(Stock.objects.get(pk=stock.pk), MovementKind.ISSUE, 60)  # noqa: E731
-    assert _race(issue, issue) == ["ok", "refused"]
+    assert race(issue, issue, refused=StockError) == ["ok", "refused"]
     stock.refresh_from_db()
     assert stock.quantity == 40 and Movement.objects.filter(stock=stock).count() == 2
 
@@ -54,6 +31,6 @@ def test_crossing_transfers_do_not_deadlock(reserves):
         do_record_movement(do_set_level(depot, reserves.n95, 0), MovementKind.RECEIPT, 50)
     there = lambda: do_transfer(reserves.district, reserves.community, reserves.n95, 10)  # noqa: E731
     back = lambda: do_transfer(reserves.community, reserves.district, reserves.n95, 20)  # noqa: E731
-    assert _race(there, back, there, back) == ["ok"] * 4
+    assert race(there, back, there, back, refused=StockError) == ["ok"] * 4
     quantities = sorted(Stock.objects.filter(item=reserves.n95).values_list("quantity", flat=True))
     assert quantities == [30, 70]

@@ -4,12 +4,11 @@ two counsellor moves on one request likewise."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
+from tests_support.concurrency import race
 from workforce.choices import TransitionRefused
 from workforce.models import PlanEvent, RosterDay, RotationPlan, SupportRequest
 from workforce.services import do_accept_plan, do_accept_support, do_ask_support, do_discard_plan, do_propose_plan
@@ -20,33 +19,11 @@ pytestmark = [
 ]
 
 
-def _race(*calls) -> list[str]:
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = []
-
-    def run(call):
-        try:
-            barrier.wait()
-            call()
-            outcomes.append("ok")
-        except TransitionRefused:
-            outcomes.append("refused")
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sorted(outcomes)
-
-
 def test_one_decision_per_plan(city, staffing):
     plan = do_propose_plan(city.divisions["420102001000"], timezone.localdate(), 5)
     accept = lambda: do_accept_plan(RotationPlan.objects.get(pk=plan.pk))  # noqa: E731
     discard = lambda: do_discard_plan(RotationPlan.objects.get(pk=plan.pk))  # noqa: E731
-    assert _race(accept, accept, discard) == ["ok", "refused", "refused"]
+    assert race(accept, accept, discard, refused=TransitionRefused) == ["ok", "refused", "refused"]
     plan.refresh_from_db()
     decided = PlanEvent.objects.filter(plan=plan).exclude(action="proposed")
     assert decided.count() == 1 and decided.get().action == plan.status
@@ -57,4 +34,4 @@ def test_one_accept_per_support_request(city, staffing, counsellor):
     asker = city.staff("asker", "grid_worker", city.divisions["420102001001001"])
     made = do_ask_support(asker, "talk")
     accept = lambda: do_accept_support(SupportRequest.objects.get(pk=made.pk), counsellor)  # noqa: E731
-    assert _race(accept, accept) == ["ok", "refused"]
+    assert race(accept, accept, refused=TransitionRefused) == ["ok", "refused"]
