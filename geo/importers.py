@@ -6,7 +6,7 @@ import numpy as np
 from django.utils.translation import gettext_lazy as _
 
 from core.imports.columns import Boolean, Choice, Column, Decimal, Integer, Pattern, Text
-from core.imports.kinds import NO_PLACE, PLACED, ImportKind, LoadContext, place_of, place_of_grid, register
+from core.imports.kinds import NO_PLACE, PLACED, ImportKind, LoadContext, place_of, place_of_division, register
 from core.imports.sql import Staging, UpsertResult, as_json, execute, upsert
 from geo.choices import LEVEL_ORDER, VenueKind
 
@@ -208,7 +208,7 @@ class CompoundImport(ImportKind):
         """In its grid; an existing compound also where it is now."""
         s = staging.name
         return (
-            f"SELECT s._line, {place_of_grid('g')} FROM {s} s "
+            f"SELECT s._line, {place_of_division('g')} FROM {s} s "
             "JOIN geo_division g ON g.code = s.grid_code AND g.level = 'grid' "
             f"UNION ALL SELECT s._line, {place_of('c', compound='id', building='NULL')} FROM {s} s "
             "JOIN geo_compound c ON c.code = s.compound_code"
@@ -353,7 +353,7 @@ class VenueImport(ImportKind):
         also where it is now."""
         s = staging.name
         return (
-            f"SELECT s._line, {place_of_grid('g')} FROM {s} s "
+            f"SELECT s._line, {place_of_division('g')} FROM {s} s "
             "JOIN geo_division g ON g.code = s.grid_code AND g.level = 'grid' "
             f"UNION ALL SELECT s._line, {NO_PLACE} FROM {s} s WHERE s.grid_code IS NULL "
             f"UNION ALL SELECT s._line, {place_of('v', compound='NULL', building='NULL')} FROM {s} s "

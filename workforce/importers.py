@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.imports.columns import Choice, Column, Date, Decimal, Pattern, Phone, Text
-from core.imports.kinds import PLACED, ImportKind, LoadContext, place_of, place_of_grid, register
+from core.imports.kinds import PLACED, ImportKind, LoadContext, place_of, place_of_division, register
 from core.imports.reasons import REASON_LABELS, REASONS
 from core.imports.sql import Staging, UpsertResult, execute, q, upsert
 from workforce.choices import WorkerKind
@@ -135,7 +135,7 @@ class WorkerImport(ImportKind):
         """In the grid of the post; a worker already posted also where they are now."""
         s = staging.name
         return (
-            f"SELECT s._line, {place_of_grid('g')} FROM {s} s "
+            f"SELECT s._line, {place_of_division('g')} FROM {s} s "
             "JOIN geo_division g ON g.code = s.grid_code AND g.level = 'grid' "
             f"UNION ALL SELECT s._line, {place_of('w', compound='NULL', building='NULL')} FROM {s} s "
             "JOIN workforce_worker w ON w.code = s.worker_code"
@@ -233,7 +233,7 @@ class DutyRosterImport(ImportKind):
     def placement_sql(self, staging: Staging) -> str:
         """In the grid worked."""
         return (
-            f"SELECT s._line, {place_of_grid('g')} FROM {staging.name} s "
+            f"SELECT s._line, {place_of_division('g')} FROM {staging.name} s "
             "JOIN geo_division g ON g.code = s.grid_code AND g.level = 'grid'"
         )
 

@@ -52,7 +52,6 @@ class LoadContext:
 # Who may load a kind's rows (issue #11: staff see and change only their jurisdiction).
 PLACED = "placed"  # each row has a place (placement_sql); rows outside the importer's jurisdiction are refused
 CITYWIDE = "citywide"  # the hierarchy, agency feeds, registries: only staff who see the whole city
-SELF_CHECKED = "self_checked"  # the kind authorises its rows itself (e.g. a bank's own loan decisions)
 NODE_COLUMNS = ("district_id", "street_id", "community_id", "grid_id", "compound_id", "building_id")
 
 
@@ -67,14 +66,6 @@ def place_of(alias: str, *, compound: str = "compound_id", building: str = "buil
 
 # a row that belongs to no place below the city (a venue without a grid)
 NO_PLACE = ", ".join(f"NULL AS {column}" for column in NODE_COLUMNS)
-
-
-def place_of_grid(alias: str) -> str:
-    """The node columns of a grid division aliased ``alias``."""
-    return (
-        f"{alias}.district_id AS district_id, {alias}.street_id AS street_id, {alias}.community_id AS community_id, "
-        f"{alias}.id AS grid_id, NULL AS compound_id, NULL AS building_id"
-    )
 
 
 def place_of_division(alias: str) -> str:

@@ -27,7 +27,6 @@ from core.imports import errors
 from core.imports.kinds import (
     AFTER_IMPORT_HOOKS,
     CITYWIDE,
-    SELF_CHECKED,
     ImportKind,
     LoadContext,
     all_kinds,
@@ -335,7 +334,7 @@ def _load_pieces(kind: ImportKind, ctx: LoadContext, pieces: Iterator[RawTable])
 def _importer_scope(kind: ImportKind, user) -> Jurisdiction | None:
     """The jurisdiction the import is confined to; None when it is not confined (the command line
     and system jobs, or staff who see the whole city). A citywide kind fails whole for anyone else."""
-    if user is None or not getattr(user, "is_authenticated", False) or kind.access == SELF_CHECKED:
+    if user is None or not getattr(user, "is_authenticated", False):
         return None
     scope = jurisdiction_of(user)
     if scope.everything:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.imports.errors import ImportFileError
-from core.imports.kinds import CITYWIDE, PLACED, SELF_CHECKED, ImportKind, all_kinds
+from core.imports.kinds import CITYWIDE, PLACED, ImportKind, all_kinds
 from core.imports.runner import run_import
 from core.models import ImportBatch, ImportRejection
 from geo.models import Compound, Venue
@@ -121,7 +121,7 @@ def test_every_kind_says_who_may_import_it():
     kinds = all_kinds()
     assert {"residents", "compounds", "clinic_visits", "scans"} <= set(kinds)
     for name, kind in kinds.items():
-        assert kind.access in {PLACED, CITYWIDE, SELF_CHECKED}, name
+        assert kind.access in {PLACED, CITYWIDE}, name
         if kind.access == PLACED:
             assert type(kind).placement_sql is not ImportKind.placement_sql, name
     assert kinds["clinic_visits"].access == CITYWIDE and kinds["scans"].access == CITYWIDE
