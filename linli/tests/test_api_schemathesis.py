@@ -25,7 +25,23 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_applicatio
 
 
 @pytest.fixture
-def admin_headers(city) -> dict[str, str]:
+def connections_kept_open():
+    """Schemathesis calls the WSGI application directly, not through Django's test client, so the
+    request signals would close the test's database connection (inside its transaction) after each
+    call: PostgreSQL then answers "the connection is closed". The test client disconnects them the
+    same way for its requests."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def admin_headers(city, connections_kept_open) -> dict[str, str]:
     admin = city.staff("fuzz", "administrator", city.divisions["420100000000"])
     _, key = ApiToken.issue(admin, "schemathesis")
     return {"Authorization": f"Bearer {key}"}
