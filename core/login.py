@@ -65,12 +65,16 @@ def lockout(username: str | None, ip: str | None) -> Lockout | None:
 
 def record_attempt(username: str | None, ip: str | None, succeeded: bool) -> None:
     LoginAttempt.objects.create(username=_normal(username), ip=ip or None, succeeded=succeeded)
+    if not succeeded:
+        from core.metrics import SIGN_IN_FAILURES
+
+        SIGN_IN_FAILURES.inc()
 
 
 def client_address(request) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+    from core.middleware import client_ip
+
+    return None if request is None else client_ip(request)
 
 
 class ThrottledModelBackend(ModelBackend):

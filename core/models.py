@@ -315,6 +315,9 @@ class Job(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("by")
     )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # host:pid:process start of the worker running it, so a job whose worker died can be found
+    worker = models.CharField(_("worker"), max_length=120, blank=True)
 
     class Meta:
         verbose_name = _("job")
@@ -323,6 +326,22 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} #{self.pk} ({self.status})"
+
+
+class CanaryMark(models.Model):
+    """One row per run of the queue canary (``linli jobs canary``): proof that a job went through
+    the queue to a worker and ran exactly once."""
+
+    marker = models.CharField(max_length=64, db_index=True)
+    job = models.ForeignKey(Job, null=True, on_delete=models.SET_NULL, related_name="+")
+    written_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("queue canary mark")
+        verbose_name_plural = _("queue canary marks")
+
+    def __str__(self) -> str:
+        return f"{self.marker} {self.written_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Capability(models.Model):

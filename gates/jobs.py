@@ -7,7 +7,7 @@ from core.jobs import PERIODIC, every, job
 PRESENCE_EVERY_MINUTES = 1
 
 
-@job("gates.to_presence")
+@job("gates.to_presence", atomic=False)  # writes the presence store (DuckDB); idempotent by its watermark
 def to_presence() -> dict:
     from gates.presence import push_new_checks
 

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from core import metrics
+
 TOKEN_CACHE_SECONDS = 30.0
 LAST_USED_EVERY = dt.timedelta(minutes=1)
 MAX_BODY = 2 * 1024 * 1024
@@ -75,6 +77,8 @@ def _checks(user, body: dict, ip: str | None) -> tuple[str, dict]:
     checks = body.get("checks")
     if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
         raise ValueError("checks")
+    if any(isinstance(value, str) and "\x00" in value for check in checks for value in check.values()):
+        raise ValueError("NUL")  # PostgreSQL cannot store it: Django's schema answers 422, as documented
     if len(checks) > MAX_BATCH:
         return "413 Request Entity Too Large", {"detail": f"at most {MAX_BATCH} checks per request"}
     try:
@@ -95,6 +99,7 @@ class FastPath:
         self.django_app = django_app
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        started = time.perf_counter()
         handler = ROUTES.get((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
         auth = environ.get("HTTP_AUTHORIZATION", "")
         if handler is None or not auth.startswith("Bearer "):
@@ -127,4 +132,7 @@ class FastPath:
             return self.django_app(environ, start_response)
         payload = json.dumps(data, ensure_ascii=False).encode()
         start_response(status, [*_JSON, ("Content-Length", str(len(payload)))])
+        route = environ["PATH_INFO"].lstrip("/")
+        metrics.HTTP_REQUESTS.labels("POST", route, status[:3]).inc()
+        metrics.HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
         return [payload]

@@ -75,6 +75,9 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     _default_db["CONN_MAX_AGE"] = 0
+else:
+    # a kept connection is tested before a request uses it, so a database restart costs no request
+    _default_db["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _default_db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -115,6 +118,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -179,8 +183,16 @@ STATIC_ROOT = LINLI_HOME / "static"
 MEDIA_ROOT = Path(os.environ.get("LINLI_MEDIA_DIR") or LINLI_HOME / "media")
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "linli" / "static"]
-# Embedded mode serves static files straight from the source tree; production runs collectstatic.
-WHITENOISE_USE_FINDERS = not _env_bool("LINLI_COLLECTED_STATIC", False)
+# Embedded mode serves static files straight from the source tree. Production runs collectstatic:
+# file names carry a content hash, so browsers may cache them for a year, and WhiteNoise serves
+# the pre-compressed copies it wrote.
+LINLI_COLLECTED_STATIC = _env_bool("LINLI_COLLECTED_STATIC", False)
+WHITENOISE_USE_FINDERS = not LINLI_COLLECTED_STATIC
+if LINLI_COLLECTED_STATIC:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -200,6 +212,13 @@ LINLI_CSP = os.environ.get(
 # the gate app reads QR codes with the camera; nothing else needs a device
 LINLI_PERMISSIONS_POLICY = "camera=(self), microphone=(), geolocation=(), payment=(), usb=()"
 SESSION_COOKIE_SECURE = _env_bool("LINLI_SECURE_COOKIES", False)
+# Reverse proxies in front of Linli (comma-separated addresses): their X-Forwarded-For names the
+# client (core.middleware.client_ip) and their X-Forwarded-Proto says whether it came over HTTPS.
+LINLI_TRUSTED_PROXIES = frozenset(
+    p.strip() for p in os.environ.get("LINLI_TRUSTED_PROXIES", "").split(",") if p.strip()
+)
+if LINLI_TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 if SESSION_COOKIE_SECURE:  # served over HTTPS: browsers must keep to it
     SECURE_HSTS_SECONDS = _env_int("LINLI_HSTS_SECONDS", 31536000)
@@ -250,10 +269,16 @@ else:
         "consumer": {"workers": _env_int("LINLI_JOB_WORKERS", 2), "worker_type": "thread"},
     }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LINLI_LOG_LEVEL", "WARNING")},
-}
+# Logs: JSON lines (`linli serve`'s default) or plain text, identity and phone numbers masked in both
+# (core.logs); the access log writes one line per request.
+LINLI_LOG_FORMAT = os.environ.get("LINLI_LOG_FORMAT", "plain").strip().lower()
+LINLI_ACCESS_LOG = _env_bool("LINLI_ACCESS_LOG", False)
+from core.logs import logging_config  # noqa: E402 - needs the values above
+
+LOGGING = logging_config(LINLI_LOG_FORMAT, os.environ.get("LINLI_LOG_LEVEL", "WARNING").upper(), LINLI_ACCESS_LOG)
+
+# Prometheus scrapes /metrics from these addresses, or anywhere with this bearer token (core.metrics).
+LINLI_METRICS_ALLOW = frozenset(
+    a.strip() for a in os.environ.get("LINLI_METRICS_ALLOW", "127.0.0.1,::1").split(",") if a.strip()
+)
+LINLI_METRICS_TOKEN = os.environ.get("LINLI_METRICS_TOKEN", "")

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from core.health import healthz, readyz
+from core.metrics import metrics_view
 from core.views_auth import StaffLoginView, login_code, two_factor_settings
 from dashboard.views import home
 from linli.api import api
@@ -12,6 +13,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("login/", StaffLoginView.as_view(), name="login"),
     path("login/code/", login_code, name="login-code"),
     path("account/two-factor/", two_factor_settings, name="two-factor"),

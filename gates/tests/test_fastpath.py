@@ -135,3 +135,13 @@ def test_group_commit_records_every_concurrent_request_once(device):
         assert [o.status for o in batcher.submit(user, items[:3])] == ["duplicate"] * 3
     finally:
         batcher.stop()
+
+
+def test_nul_character_is_refused_as_invalid_not_retried(device):
+    """PostgreSQL cannot store NUL: the fast path hands the body to Django, whose schema answers 422
+    (a 503 "send again" would have the device resend a record that can never be stored)."""
+    gate, person, key = device
+    bad = record(gate, person) | {"client_id": "abc\x00def"}
+    status, _ = call("/api/gates/checks", {"checks": [bad]}, key)
+    assert status.startswith("422")
+    assert not GateCheck.objects.filter(gate=gate).exists()
