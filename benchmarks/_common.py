@@ -13,12 +13,15 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,6 +232,121 @@ def timed(fn: Callable, *args, **kwargs) -> tuple[float, object]:
     started = time.perf_counter()
     result = fn(*args, **kwargs)
     return time.perf_counter() - started, result
+
+
+# --- serving under load -------------------------------------------------------------------------
+
+
+def start_wrk(url: str, lua: Path, env: dict, duration: int, connections: int, threads: int = 2) -> subprocess.Popen:
+    """wrk with a Lua script, running; :func:`wrk_figures` reads what it printed."""
+    return subprocess.Popen(  # noqa: S603 - wrk with our own arguments
+        [
+            "/usr/bin/wrk" if Path("/usr/bin/wrk").exists() else shutil.which("wrk"),
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "--timeout",
+            "5s",
+            "-s",
+            str(lua),
+            url,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ | env,
+    )
+
+
+def wrk_figures(out: str) -> dict:
+    """Rate, request and error counts and latency percentiles from wrk's report."""
+    figures = {"requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    total = re.search(r"(\d+) requests in", out)
+    figures["requests"] = int(total.group(1)) if total else 0
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    figures["non_2xx"] = int(non2xx.group(1)) if non2xx else 0
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    figures["socket_errors"] = sum(int(g) for g in errors.groups()) if errors else 0
+    for pct in ("50", "90", "99"):
+        found = re.search(rf"\s{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)\b", out)
+        if found:
+            value, unit = float(found.group(1)), found.group(2)
+            figures[f"p{pct}_ms"] = round(value / 1000 if unit == "us" else value * 1000 if unit == "s" else value, 2)
+    return figures
+
+
+def wrk(url: str, lua: Path, env: dict, duration: int, connections: int, threads: int = 2) -> dict:
+    """Run wrk to the end and return its figures."""
+    process = start_wrk(url, lua, env, duration, connections, threads)
+    out, _ = process.communicate()
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, process.args, out)
+    return wrk_figures(out)
+
+
+def production_environment() -> dict[str, str]:
+    """What ``linli serve`` insists on (core.config): a secret, the hosts, Redis, collected static
+    files (collected once into this run's LINLI_HOME)."""
+    home = Path(os.environ["LINLI_HOME"])
+    env = {
+        "LINLI_SECRET_KEY": secrets.token_urlsafe(64),
+        "LINLI_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LINLI_REDIS_URL": os.environ.get("LINLI_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
+        "LINLI_COLLECTED_STATIC": "true",
+    }
+    if not (home / "static" / "staticfiles.json").exists():
+        subprocess.run(  # noqa: S603 - our own command
+            [str(ROOT / ".venv/bin/linli"), "collectstatic", "--noinput", "-v0"], env=os.environ | env, check=True
+        )
+    return env
+
+
+def serve(port: int, workers: int, threads: int, env: dict) -> subprocess.Popen:
+    """``linli serve`` in production mode on ``port``, once it answers. Its log (JSON lines, an
+    access line per request) goes to a file, ``process.log_path``: a pipe nobody drains would stall
+    the server once full."""
+    log_path = Path(os.environ["LINLI_HOME"]) / f"serve-{port}-{time.time_ns()}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own command
+            [
+                str(ROOT / ".venv/bin/linli"),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+            ],
+            env=os.environ | production_environment() | env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    process.log_path = log_path
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1).read()
+            return process
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit("the server did not start: " + log_path.read_text(errors="replace")[-2000:])
+
+
+def server_errors(process: subprocess.Popen) -> str:
+    """The tracebacks in a server's log, to say why requests failed rather than only count them."""
+    text = process.log_path.read_text(errors="replace")
+    return text[-4000:] if "Traceback" in text else ""
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def print_load_table(load: dict[str, dict]) -> None:

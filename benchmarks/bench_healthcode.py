@@ -27,26 +27,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     DEFAULT_PG_ADMIN_URL,
-    ROOT,
     create_pg_database,
     drop_pg_database,
     print_load_table,
     print_table,
+    serve,
+    server_errors,
     setup_django,
+    stop,
+    wrk,
 )
 
 CITY_KINDS = ("divisions", "compounds", "buildings", "residents")
@@ -91,76 +90,6 @@ end
 def step_timer():
     started = time.perf_counter()
     return lambda: round(time.perf_counter() - started, 2)
-
-
-def wrk(url: str, lua: Path, env: dict, duration: int, connections: int) -> dict:
-    out = subprocess.run(  # noqa: S603 - wrk with our own arguments
-        [
-            "/usr/bin/wrk" if Path("/usr/bin/wrk").exists() else shutil.which("wrk"),
-            "-t2",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--latency",
-            "--timeout",
-            "5s",
-            "-s",
-            str(lua),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        env=os.environ | env,
-        check=True,
-    ).stdout
-    figures = {"requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
-    total = re.search(r"(\d+) requests in", out)
-    figures["requests"] = int(total.group(1)) if total else 0
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    figures["non_2xx"] = int(non2xx.group(1)) if non2xx else 0
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    figures["socket_errors"] = sum(int(g) for g in errors.groups()) if errors else 0
-    for pct in ("50", "90", "99"):
-        found = re.search(rf"\s{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)\b", out)
-        if found:
-            value, unit = float(found.group(1)), found.group(2)
-            figures[f"p{pct}_ms"] = round(value / 1000 if unit == "us" else value * 1000 if unit == "s" else value, 2)
-    return figures
-
-
-def serve(port: int, workers: int, threads: int, env: dict) -> subprocess.Popen:
-    process = subprocess.Popen(  # noqa: S603 - our own command
-        [
-            str(ROOT / ".venv/bin/linli"),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-        ],
-        env=os.environ | env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/healthcode/keys", timeout=1).read()
-            return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit("the server did not start: " + process.stderr.read().decode()[-2000:])
-
-
-def stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 def main() -> None:
@@ -231,7 +160,7 @@ def run(args, url: str, folder: Path) -> dict:
     contacts = sorted(int(i) for i in rng.choice(person_ids, size=max(1, len(person_ids) // 100), replace=False))
     elapsed = step_timer()
     do_identify_many(
-        contacts, Category.CLOSE_CONTACT, at=timezone.now(), source_kind="staff", source_ref_prefix="bench"
+        contacts, Category.CLOSE_CONTACT, at=timezone.now(), source_kind="system", source_ref_prefix="bench"
     )
     steps["one_percent_become_contacts"] = {"seconds": elapsed(), "people": len(contacts)}
     elapsed = step_timer()
@@ -305,9 +234,8 @@ def load(args, folder: Path, tokens: list[str]) -> dict:
             results[f"checks_{label}"] = checks
         finally:
             stop(server)
-            errors = server.stderr.read().decode(errors="replace")
-            if "Traceback" in errors:  # say why requests failed rather than only counting them
-                print(f"--- server errors ({label}) ---\n{errors[-4000:]}", file=sys.stderr)
+            if errors := server_errors(server):
+                print(f"--- server errors ({label}) ---\n{errors}", file=sys.stderr)
     return results
 
 
