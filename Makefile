@@ -6,7 +6,7 @@ export LINLI_HOME ?= $(CURDIR)/var
 # PostgreSQL for the second half of the suite (trust auth on the local server).
 export LINLI_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test install lint check-migrations test-sqlite test-postgres messages bench clean
+.PHONY: demo test install lint audit check-migrations test-sqlite test-postgres messages bench clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Linli needs Python 3.11"'
@@ -20,7 +20,11 @@ install: $(BIN)/.installed
 demo: $(BIN)/.installed
 	$(BIN)/linli demo
 
-test: $(BIN)/.installed lint check-migrations test-sqlite test-postgres
+test: $(BIN)/.installed lint check-migrations audit test-sqlite test-postgres
+
+# known vulnerabilities in the locked dependencies (pip-audit); fails on any, says so when it cannot ask
+audit: $(BIN)/.installed
+	$(BIN)/python scripts/audit_dependencies.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
