@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from beds import selectors, services
 from beds.choices import AdmissionStatus, BedSource, FacilityKind
 from beds.models import Facility, Stay
-from cases.choices import Category
-from cases.services import TransitionRefused
+from cases.choices import Basis, Category
+from cases.services import BasisRefused, TransitionRefused, resolve_basis_case
 from core.audit import log_reads
 from core.choices import ReadAction
 from core.paging import window
@@ -246,12 +246,24 @@ class WalkInIn(Schema):
     category: str
     person_id: int | None = None
     id_number: str | None = None
+    # issue #11: putting a person new to the register (or whose episode is closed) into a category
+    # is a decision with a legal basis; a person already in an open category keeps theirs
+    basis: str = Field(
+        "",
+        description="Legal basis of the category decision, one of the policy's category_change_bases "
+        "(lab_report, clinical_diagnosis, contact_of_case, cdc_notice, fever_measured); needed when "
+        "the walk-in puts the person into a category",
+    )
+    note: str = Field("", max_length=300, description="Why (required with a basis); kept with the basis")
+    case_person_id: int | None = Field(None, description="contact_of_case: the recorded case's person id")
+    case_id_number: str | None = Field(None, description="contact_of_case: or the case's full identity number")
 
 
 @router.post(
     "/facilities/{code}/admissions",
     response={201: StayOut},
-    summary="Admit a person without a reservation (walk-in): reserve and admit in one go",
+    summary="Admit a person without a reservation (walk-in): reserve and admit in one go; a person put "
+    "into a category by it needs a legal basis and a note (400 otherwise, nothing changed)",
 )
 def facility_walk_in(request, code: str, payload: WalkInIn):
     facility = _facility(request, code)
@@ -266,8 +278,20 @@ def facility_walk_in(request, code: str, payload: WalkInIn):
     if person is None:
         raise HttpError(404, "person")
     try:
-        stay = services.do_admit_direct(facility, person, payload.category, request.user)
-    except (services.BedError, TransitionRefused) as exc:
+        case = None
+        if payload.basis == Basis.CONTACT_OF_CASE and (payload.case_person_id is not None or payload.case_id_number):
+            case = resolve_basis_case(payload.case_id_number or "", payload.case_person_id)
+            log_reads(request.user, ReadAction.API_VIEW, Resident, [case.pk])
+        stay = services.do_admit_direct(
+            facility,
+            person,
+            payload.category,
+            request.user,
+            basis=payload.basis,
+            note=payload.note,
+            basis_case=case,
+        )
+    except (services.BedError, TransitionRefused, BasisRefused) as exc:
         raise HttpError(400, str(exc)) from exc
     return 201, _stay_out(stay)
 

@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy
 
 from beds.models import Facility
 from beds.services import BedError, check_counts
-from cases.choices import Category
+from cases.choices import Category, basis_label
+from cases.services import staff_bases
 from people.identity import normalise_id_number
 from people.models import Resident
 
@@ -33,15 +34,27 @@ class CountsForm(forms.Form):
 
 
 class WalkInForm(forms.Form):
-    """A person arriving without a reserved bed, found by their full identity number."""
+    """A person arriving without a reserved bed, found by their full identity number. A person new
+    to the register (or whose episode is closed) is put into the category on arrival: a decision
+    with a legal basis and a note (issue #11), refused without them (cases.services.check_purpose)."""
 
     id_number = forms.CharField(label=gettext_lazy("Identity number"), max_length=18)
     category = forms.ChoiceField(label=gettext_lazy("Category"))
+    basis = forms.ChoiceField(
+        label=gettext_lazy("Legal basis (when the person is not in a category yet)"), required=False
+    )
+    case_id_number = forms.CharField(
+        label=gettext_lazy("Identity number of the case (contact of a case)"), max_length=18, required=False
+    )
+    note = forms.CharField(label=gettext_lazy("Why (required with a basis)"), max_length=300, required=False)
 
     def __init__(self, *args, facility: Facility, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         labels = dict(Category.choices)
         self.fields["category"].choices = [(c, labels.get(c, c)) for c in facility.category_list]
+        self.fields["basis"].choices = [("", "—")] + [
+            (key, basis_label(key)) for key, categories in staff_bases().items() if categories
+        ]
 
     def clean_id_number(self) -> Resident:
         number = normalise_id_number(self.cleaned_data["id_number"])

@@ -197,14 +197,26 @@ def do_admit(stay: Stay, user=None, at: dt.datetime | None = None) -> Stay:
     return locked_stay
 
 
-def do_admit_direct(facility: Facility, person, category: str, user=None, at: dt.datetime | None = None) -> Stay:
+def do_admit_direct(
+    facility: Facility,
+    person,
+    category: str,
+    user=None,
+    at: dt.datetime | None = None,
+    *,
+    basis: str = "",
+    note: str = "",
+    basis_case=None,
+) -> Stay:
     """A walk-in: the person arrives without a reserved bed (a fever clinic's patient, a transfer
     that came on its own). A bed is reserved and taken up in one transaction, so a refusal at any
-    step (no free bed, category not taken, a move the register does not allow) leaves nothing.
+    step (no free bed, category not taken, a move the register does not allow, a decision without a
+    legal basis) leaves nothing.
 
     A person not in any category yet, or whose last episode is closed, is first identified in
-    ``category`` (the facility's staff decide it on arrival); otherwise the register's category
-    stands and the admission is one more move in it."""
+    ``category`` (the facility's staff decide it on arrival, so a member of staff gives its legal
+    basis and note: cases.services.check_purpose); otherwise the register's category stands and the
+    admission is one more move in it."""
     from cases.choices import CLOSED_STATES
     from cases.models import PersonStatus
     from cases.services import do_identify
@@ -212,7 +224,18 @@ def do_admit_direct(facility: Facility, person, category: str, user=None, at: dt
     with transaction.atomic():
         status = PersonStatus.objects.filter(person=person).first()
         if status is None or status.state in CLOSED_STATES:
-            do_identify(person, category, user, _("Walk-in at %(facility)s") % {"facility": facility.name})
+            staff = getattr(user, "is_authenticated", False)
+            arrival = _("Walk-in at %(facility)s") % {"facility": facility.name}
+            do_identify(
+                person,
+                category,
+                user,
+                # a member of staff's own note is required (an empty one is refused); set-up code
+                # without a user keeps the arrival as the note
+                f"{note.strip()} ({arrival})" if note.strip() else ("" if staff else arrival),
+                basis=basis,
+                basis_case=basis_case,
+            )
         stay = do_reserve_bed(facility, person, category, reference="walk-in")
         return do_admit(stay, user, at)
 

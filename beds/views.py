@@ -23,8 +23,8 @@ from beds import selectors, services
 from beds.choices import AdmissionStatus, BedSource, FacilityKind
 from beds.forms import CountsForm, DischargeForm, WalkInForm
 from beds.models import Facility, Stay
-from cases.choices import Category
-from cases.services import TransitionRefused
+from cases.choices import Basis, Category
+from cases.services import BasisRefused, TransitionRefused, resolve_basis_case
 from core.audit import log_reads
 from core.choices import ReadAction
 from core.scoping import get_scoped_or_404
@@ -148,10 +148,22 @@ def walk_in(request: HttpRequest, code: str) -> HttpResponse:
     _require(request.user, ADMIT)
     form = WalkInForm(request.POST, facility=facility)
     if form.is_valid():
-        person = form.cleaned_data["id_number"]
+        person, data = form.cleaned_data["id_number"], form.cleaned_data
         try:
-            services.do_admit_direct(facility, person, form.cleaned_data["category"], request.user)
-        except (services.BedError, TransitionRefused) as exc:
+            case = None
+            if data["basis"] == Basis.CONTACT_OF_CASE and data["case_id_number"]:
+                case = resolve_basis_case(data["case_id_number"])
+                log_reads(request.user, ReadAction.VIEW, Resident, [case.pk])
+            services.do_admit_direct(
+                facility,
+                person,
+                data["category"],
+                request.user,
+                basis=data["basis"],
+                note=data["note"],
+                basis_case=case,
+            )
+        except (services.BedError, TransitionRefused, BasisRefused) as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, _("%(name)s admitted.") % {"name": person.masked_name})

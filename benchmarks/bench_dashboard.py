@@ -49,7 +49,7 @@ def seed_categories(n: int) -> None:
             ids[i * share : (i + 1) * share],
             category,
             at=timezone.now(),
-            source_kind=SourceKind.STAFF,
+            source_kind=SourceKind.SYSTEM,  # generated set-up, not a staff decision (which needs a basis)
             source_ref_prefix=f"bench-{category}-",
         )
 

@@ -97,3 +97,42 @@ class SourceKind(models.TextChoices):
     TRACING = "tracing", _("Contact tracing")
     FOLLOW_UP = "follow_up", _("Follow-up")
     SYSTEM = "system", _("System")
+
+
+class Basis(models.TextChoices):
+    """The legal basis of a category decision (issue #11: purpose-bound red and yellow codes).
+
+    Staff choose one of the bases the policy lists (``category_change_bases``: which categories each
+    may justify); reports that carry their own source (feeds, tracing, follow-ups) record the basis
+    their source implies. A code cannot turn red or yellow through the register without one."""
+
+    LAB_REPORT = "lab_report", _("Laboratory report")
+    CLINICAL_DIAGNOSIS = "clinical_diagnosis", _("Clinical diagnosis")
+    CONTACT_OF_CASE = "contact_of_case", _("Epidemiological investigation: contact of a recorded case")
+    CDC_NOTICE = "cdc_notice", _("Written notice from the CDC")
+    FEVER_MEASURED = "fever_measured", _("Temperature measured at or above the fever threshold")
+    # implied by a report's own source
+    CASE_REPORT = "case_report", _("Case report from a hospital or the CDC")
+    CLINIC_REPORT = "clinic_report", _("Report from a fever clinic")
+    FOLLOW_UP_CHECK = "follow_up_check", _("Fever or symptoms at an observation check")
+    AGENCY_REPORT = "agency_report", _("Report from an agency feed")
+
+
+# A "contact of a case" must name one of these, recorded and not ruled out (excluded).
+CASE_CATEGORIES = (Category.CONFIRMED, Category.ASYMPTOMATIC, Category.SUSPECTED)
+# The basis a report with its own source implies, by the prefix of its source reference
+# (feeds.importers and campaigns.results write these prefixes).
+FEED_BASIS = {
+    "case_reports": Basis.CASE_REPORT,
+    "lab_results": Basis.LAB_REPORT,
+    "tube": Basis.LAB_REPORT,
+    "clinic_visits": Basis.CLINIC_REPORT,
+}
+
+
+def basis_label(key: str) -> str:
+    """The basis in words (an unknown key as it is)."""
+    try:
+        return str(Basis(key).label)
+    except ValueError:
+        return key

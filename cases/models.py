@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import COLOURS, CaseState, Category, EventOutcome, PlacementKind, SourceKind
+from cases.choices import COLOURS, Basis, CaseState, Category, EventOutcome, PlacementKind, SourceKind
 from core.models import ChangeLoggedModel
 from people.models import PlacedByPerson, Resident
 
@@ -27,6 +27,13 @@ class PersonStatus(PlacedByPerson, ChangeLoggedModel):
     sampled_at = models.DateTimeField(_("positive sample taken"), null=True, blank=True)
     isolated_at = models.DateTimeField(_("isolated at"), null=True, blank=True)
     severity = models.CharField(_("severity"), max_length=16, blank=True)
+    basis = models.CharField(
+        _("legal basis"),
+        max_length=32,
+        choices=Basis.choices,
+        blank=True,
+        help_text=_("The basis of the category in force, as its identification recorded it"),
+    )
 
     class Meta:
         verbose_name = _("person's category")
@@ -42,7 +49,11 @@ class PersonStatus(PlacedByPerson, ChangeLoggedModel):
 
 
 class CategoryEvent(PlacedByPerson):
-    """One dated fact about a person's category, with its source and what it did."""
+    """One dated fact about a person's category, with its source and what it did: append-only.
+
+    An identification also records its legal basis (issue #11): the basis a member of staff chose
+    from the policy's list, with their note, and for a contact the recorded case it names; or the
+    basis a feed's, tracing's or follow-up's report implies, beside its source reference."""
 
     person = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="category_events")
     at = models.DateTimeField(_("event time"), db_index=True)
@@ -55,6 +66,15 @@ class CategoryEvent(PlacedByPerson):
     source_ref = models.CharField(_("reference"), max_length=120, blank=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     note = models.CharField(_("note"), max_length=300, blank=True)
+    basis = models.CharField(_("legal basis"), max_length=32, choices=Basis.choices, blank=True)
+    basis_case = models.ForeignKey(
+        Resident,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("case named by the basis"),
+    )
 
     class Meta:
         verbose_name = _("category event")
@@ -70,6 +90,14 @@ class CategoryEvent(PlacedByPerson):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.person_id} {self.category}/{self.to_state} ({self.outcome})"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("category events are append-only: record a new event instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("category events are append-only: they are never deleted")
 
 
 class ConflictStatus(models.TextChoices):

@@ -4,11 +4,17 @@ domain.md §3. Every report becomes a CategoryEvent with its outcome, so the his
 arrived, from where, and what it did. A stronger category overrides a weaker one; a weaker or
 duplicate report is noted, never a downgrade; a report older than the current state is noted as
 stale; an exclusion that contradicts a confirmed diagnosis waits in the conflict queue for a person.
+
+Putting a person into a category is purpose-bound (issue #11, the Zhengzhou abuse): a staff decision
+names its legal basis from the policy's list (``category_change_bases``) with a note, and a "contact
+of a case" names a recorded case; a feed's, tracing's or follow-up's report carries its source
+reference instead. Anything else is refused (:class:`BasisRefused`) before a row is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,10 +24,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.choices import (
+    CASE_CATEGORIES,
     CLOSED_STATES,
     DEFAULT_PLACEMENT,
+    FEED_BASIS,
     RANK,
     TRANSITIONS,
+    Basis,
     CaseState,
     Category,
     EventOutcome,
@@ -29,6 +38,7 @@ from cases.choices import (
 )
 from cases.models import CategoryConflict, CategoryEvent, ConflictStatus, FollowUp, FollowUpStatus, PersonStatus
 from core.policy import policy
+from people.identity import mask_id_number, normalise_id_number
 from people.models import PLACE_COLUMNS, Resident
 
 INFECTED = {Category.CONFIRMED, Category.ASYMPTOMATIC}
@@ -67,6 +77,10 @@ class TransitionRefused(Exception):
     """A staff-requested state change the transition table does not allow."""
 
 
+class BasisRefused(ValueError):
+    """A category decision without a valid legal basis (the message is translated, for the user)."""
+
+
 @dataclass
 class Report:
     """A fact about one person: a category (identification) or a state change, at an event time."""
@@ -80,10 +94,137 @@ class Report:
     user: Any = None
     note: str = ""
     details: dict[str, Any] = field(default_factory=dict)  # onset_date, sampled_at, severity, placement_*
+    basis: str = ""  # cases.choices.Basis: chosen by staff, or implied by the source (see check_purpose)
+    basis_case: Resident | None = None  # the recorded case a "contact of a case" names
+
+
+# --- legal basis (issue #11) -----------------------------------------------------------------------
+
+
+def _is_staff(source_kind: str, user) -> bool:
+    """A staff decision: so marked, or a "system" report made by a signed-in user."""
+    return source_kind == SourceKind.STAFF or (
+        source_kind == SourceKind.SYSTEM and getattr(user, "is_authenticated", False)
+    )
+
+
+def implied_basis(source_kind: str, source_ref: str) -> str:
+    """The basis a report with its own source carries (its source reference is the evidence)."""
+    if source_kind == SourceKind.TRACING:
+        return Basis.CONTACT_OF_CASE
+    if source_kind == SourceKind.FOLLOW_UP:
+        return Basis.FOLLOW_UP_CHECK
+    if source_kind == SourceKind.FEED:
+        return FEED_BASIS.get(source_ref.split(":", 1)[0], Basis.AGENCY_REPORT)
+    return ""
+
+
+def staff_bases(at: dt.datetime | None = None) -> dict[str, list[str]]:
+    """The bases staff may choose now, with the categories each may justify (policy)."""
+    return dict(policy(at).category_change_bases)
+
+
+def is_recorded_case(person: Resident | None) -> bool:
+    """Confirmed, asymptomatic or suspected in the register, and not ruled out (excluded)."""
+    if person is None:
+        return False
+    return (
+        PersonStatus.objects.filter(person=person, category__in=CASE_CATEGORIES)
+        .exclude(state=CaseState.EXCLUDED)
+        .exists()
+    )
+
+
+def _not_a_case(reference: str) -> BasisRefused:
+    return BasisRefused(
+        _("%(case)s is not a recorded case (confirmed, asymptomatic or suspected, not ruled out).")
+        % {"case": reference}
+    )
+
+
+def resolve_basis_case(id_number: str = "", person_id: int | None = None) -> Resident:
+    """The recorded case a "contact of a case" names, by full identity number or person id.
+
+    Looked up in the whole city (contacts cross jurisdictions); a number that names nobody is
+    refused in the same words as one that names someone who is not a case."""
+    people = Resident.objects.filter(merged_into__isnull=True)
+    if person_id is not None:
+        in_range = 0 < person_id < 2**63  # an id no database column can hold names nobody
+        case, reference = (people.filter(pk=person_id).first() if in_range else None), f"#{person_id}"
+    else:
+        number = normalise_id_number(id_number)
+        well_formed = re.fullmatch(r"[0-9A-Z]{1,18}", number) is not None
+        case, reference = (people.filter(id_number=number).first() if well_formed else None), mask_id_number(number)
+    if not is_recorded_case(case):
+        raise _not_a_case(reference)
+    return case
+
+
+def check_purpose(
+    person_ids: list[int],
+    category: str,
+    *,
+    source_kind: str,
+    source_ref: str,
+    user,
+    note: str,
+    basis: str,
+    basis_case: Resident | None,
+) -> str:
+    """Refuse a category decision without a legal basis; return the basis to record.
+
+    Staff (web page, API, a bulk decision): a basis from the policy's list that may justify the
+    category, a note, and for a contact of a case a recorded case other than the person. Feeds,
+    tracing and follow-ups: their source reference, and the basis it implies."""
+    if not _is_staff(source_kind, user):
+        if source_kind == SourceKind.SYSTEM:
+            return basis  # set-up by code (no user: the demo, tests); never a request's path
+        if not source_ref:
+            raise BasisRefused(
+                _("A report from %(source)s must carry its source reference.")
+                % {"source": SourceKind(source_kind).label}
+            )
+        return basis or implied_basis(source_kind, source_ref)
+    bases = staff_bases()
+    if category not in Category.values:
+        raise BasisRefused(_("Choose a category."))
+    if not basis:
+        raise BasisRefused(_("Choose the legal basis of the decision: a category turns the health code red or yellow."))
+    if basis not in bases:
+        raise BasisRefused(_("%(basis)s is not a legal basis the policy lists.") % {"basis": basis})
+    if category not in bases[basis]:
+        raise BasisRefused(
+            _("%(basis)s cannot justify the category %(category)s.")
+            % {"basis": Basis(basis).label, "category": Category(category).label}
+        )
+    if not note.strip() or "\x00" in note:
+        raise BasisRefused(_("Say why: a category changes what the person may do, so the reason is kept."))
+    if basis == Basis.CONTACT_OF_CASE:
+        if basis_case is None:
+            raise BasisRefused(_("Name the recorded case this person is a contact of."))
+        if basis_case.pk in person_ids:
+            raise BasisRefused(_("A person cannot be a contact of their own case."))
+        if not is_recorded_case(basis_case):
+            raise _not_a_case(basis_case.masked_id_number)
+    elif basis_case is not None:
+        raise BasisRefused(_("Only a contact of a case names a case."))
+    return basis
 
 
 def do_apply(report: Report) -> CategoryEvent:
-    """Apply one report; returns the event that records what it did."""
+    """Apply one report; returns the event that records what it did. An identification without a
+    legal basis (staff) or a source reference (feeds, tracing, follow-ups) raises BasisRefused."""
+    if report.category is not None and report.state == CaseState.IDENTIFIED:
+        report.basis = check_purpose(
+            [report.person.pk],
+            report.category,
+            source_kind=report.source_kind,
+            source_ref=report.source_ref,
+            user=report.user,
+            note=report.note,
+            basis=report.basis,
+            basis_case=report.basis_case,
+        )
     with transaction.atomic():
         if report.source_ref:
             existing = CategoryEvent.objects.filter(
@@ -148,6 +289,8 @@ def _record(status: PersonStatus | None, report: Report, outcome: str, reason: s
         source_ref=report.source_ref,
         user=report.user if getattr(report.user, "is_authenticated", False) else None,
         note="; ".join(n for n in (report.note, reason) if n)[:300],
+        basis=report.basis,
+        basis_case=report.basis_case,
     )
     event.copy_place(report.person)
     event.save()
@@ -164,6 +307,7 @@ def _move(status: PersonStatus | None, report: Report) -> PersonStatus:
         status.placement_kind, status.placement_name, status.observe_until, status.isolated_at = "", "", None, None
     if report.category and report.state == CaseState.IDENTIFIED:
         status.category = report.category
+        status.basis = report.basis
     status.state = report.state
     status.since = report.at
     for key in ("onset_date", "sampled_at", "severity", "placement_kind", "placement_name"):
@@ -269,11 +413,18 @@ def do_identify(
     user,
     note: str = "",
     at: dt.datetime | None = None,
-    source_kind: str = SourceKind.STAFF,
+    source_kind: str | None = None,
     source_ref: str = "",
+    basis: str = "",
+    basis_case: Resident | None = None,
     **details: Any,
 ) -> CategoryEvent:
-    """Put a person into a category (staff decision, tracing, follow-up)."""
+    """Put a person into a category (staff decision, tracing, follow-up).
+
+    ``source_kind`` defaults to a staff decision when ``user`` is signed in (which then needs
+    ``basis`` and ``note``, see :func:`check_purpose`) and to the system otherwise."""
+    if source_kind is None:
+        source_kind = SourceKind.STAFF if getattr(user, "is_authenticated", False) else SourceKind.SYSTEM
     return do_apply(
         Report(
             person=person,
@@ -285,6 +436,8 @@ def do_identify(
             user=user,
             note=note,
             details=details,
+            basis=basis,
+            basis_case=basis_case,
         )
     )
 
@@ -304,14 +457,27 @@ def do_identify_many(
     source_ref_prefix: str,
     note: str = "",
     user=None,
+    basis: str = "",
+    basis_case: Resident | None = None,
 ) -> BulkOutcome:
     """Put many people into a category at once (a containment's hundreds of contacts): the same
     decisions as :func:`do_identify` (a stronger category is never downgraded, a closed episode
     starts a new one), one CategoryEvent each, written set-based; no per-person tasks, because the
-    caller opens one list per building. Idempotent per ``source_ref_prefix``."""
+    caller opens one list per building. Idempotent per ``source_ref_prefix``. The same legal basis
+    as one decision (:func:`check_purpose`): a staff bulk decision without one changes nobody."""
     outcome = BulkOutcome()
     if not person_ids:
         return outcome
+    basis = check_purpose(
+        list(person_ids),
+        category,
+        source_kind=source_kind,
+        source_ref=source_ref_prefix,
+        user=user,
+        note=note,
+        basis=basis,
+        basis_case=basis_case,
+    )
     refs = {pid: f"{source_ref_prefix}:{pid}" for pid in person_ids}
     done: set[int] = set()
     statuses: dict[int, PersonStatus] = {}
@@ -343,6 +509,8 @@ def do_identify_many(
                 source_kind=source_kind,
                 source_ref=refs[pid],
                 user=user if getattr(user, "is_authenticated", False) else None,
+                basis=basis,
+                basis_case=basis_case,
                 note=(
                     note
                     if applies
@@ -356,11 +524,15 @@ def do_identify_many(
             continue
         outcome.applied.append(pid)
         if status is None:
-            new.append(PersonStatus(person_id=pid, category=category, state=CaseState.IDENTIFIED, since=at, **place))
+            new.append(
+                PersonStatus(
+                    person_id=pid, category=category, state=CaseState.IDENTIFIED, since=at, basis=basis, **place
+                )
+            )
         else:
             if status.state in CLOSED_STATES:
                 status.episode += 1
-            status.category, status.state, status.since = category, CaseState.IDENTIFIED, at
+            status.category, status.state, status.since, status.basis = category, CaseState.IDENTIFIED, at, basis
             status.placement_kind, status.placement_name, status.observe_until, status.isolated_at = "", "", None, None
             status.updated_at = timezone.now()
             changed.append(status)
@@ -373,6 +545,7 @@ def do_identify_many(
                 "category",
                 "state",
                 "since",
+                "basis",
                 "episode",
                 "placement_kind",
                 "placement_name",

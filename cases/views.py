@@ -17,21 +17,26 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 from openpyxl import Workbook
 
-from cases.choices import TRANSITIONS, CaseState, Category, EventOutcome, PlacementKind
+from cases.choices import TRANSITIONS, Basis, CaseState, Category, EventOutcome, PlacementKind, SourceKind, basis_label
 from cases.models import CategoryConflict, CategoryEvent, ConflictStatus, FollowUp, FollowUpStatus, PersonStatus
 from cases.selectors import category_counts, statuses
 from cases.services import (
+    BasisRefused,
     TransitionRefused,
     do_identify,
     do_record_follow_up,
     do_resolve_conflict,
     do_transition,
+    resolve_basis_case,
+    staff_bases,
 )
 from core.audit import log_reads, log_reads_of_queryset
 from core.choices import ReadAction
 from core.scoping import get_scoped_or_404, restrict
 from people.models import Resident
 from people.services import parse_node
+
+AUDIT_PERMISSION = "core.view_audit"
 
 
 def _can_decide(user) -> bool:
@@ -121,33 +126,53 @@ def person_detail(request, pk: int):
         {
             "person": person,
             "status": status,
-            "events": CategoryEvent.objects.filter(person=person).select_related("user").order_by("-at", "-id"),
+            "events": CategoryEvent.objects.filter(person=person)
+            .select_related("user", "basis_case")
+            .order_by("-at", "-id"),
             "follow_ups": FollowUp.objects.filter(person=person).order_by("due_at")[:60],
             "moves": sorted(TRANSITIONS.get(status.state, ())) if status else [],
             "state_labels": dict(CaseState.choices),
             "placements": PlacementKind.choices,
             "can_decide": _can_decide(request.user),
             "categories": Category.choices,
+            "bases": _basis_choices(),
         },
     )
+
+
+def _basis_choices() -> list[tuple[str, str, str]]:
+    """The policy's bases as (key, label, the categories it may justify) for the decision form."""
+    labels = dict(Category.choices)
+    return [
+        (key, basis_label(key), " / ".join(str(labels.get(c, c)) for c in categories))
+        for key, categories in staff_bases().items()
+        if categories
+    ]
 
 
 @login_required
 @require_POST
 def person_identify(request, pk: int):
-    """A staff decision putting a person into a category (e.g. the CDC confirming a case): the
-    reason is required and kept on the history, and confirmation starts the containment as a
-    feed's report would (cases.services.do_identify)."""
+    """A staff decision putting a person into a category (e.g. the CDC confirming a case): purpose-
+    bound (issue #11) — a legal basis from the policy's list, a note, and for a contact the recorded
+    case it names, all kept on the history; confirmation starts the containment as a feed's report
+    would (cases.services.do_identify). Refused, nothing changes."""
     if not _can_decide(request.user):
         raise PermissionDenied
     person = get_scoped_or_404(request.user, Resident.objects.all(), pk=pk)
     category, note = request.POST.get("category", ""), request.POST.get("note", "").strip()
+    basis, case_number = request.POST.get("basis", ""), request.POST.get("case_id_number", "").strip()
     if category not in Category.values:
         messages.error(request, _("Choose a category."))
-    elif not note:
-        messages.error(request, _("Say why: a category changes what the person may do, so the reason is kept."))
+        return redirect("cases:person", pk=person.pk)
+    try:
+        case = resolve_basis_case(case_number) if case_number and basis == Basis.CONTACT_OF_CASE else None
+        if case is not None:
+            log_reads(request.user, ReadAction.VIEW, Resident, [case.pk])
+        event = do_identify(person, category, request.user, note, basis=basis, basis_case=case)
+    except BasisRefused as exc:
+        messages.error(request, str(exc))
     else:
-        event = do_identify(person, category, request.user, note)
         if event.outcome == EventOutcome.APPLIED:
             messages.success(request, _("Recorded: %(category)s.") % {"category": event.get_category_display()})
         else:
@@ -167,6 +192,42 @@ def person_transition(request, pk: int):
     except TransitionRefused as exc:
         messages.error(request, str(exc))
     return redirect("cases:person", pk=person.pk)
+
+
+@login_required
+def decisions(request):
+    """The category decisions (identifications) with their legal basis, note, who and when: the
+    append-only CategoryEvent log, for auditors (issue #11). Staff decisions by default; any source
+    on request. Read-logged like every list of people."""
+    if not request.user.has_perm(AUDIT_PERMISSION):
+        raise PermissionDenied
+    qs = restrict(request.user, CategoryEvent.objects.filter(to_state=CaseState.IDENTIFIED))
+    source = request.GET.get("source", SourceKind.STAFF)
+    if source in SourceKind.values:
+        qs = qs.filter(source_kind=source)
+    if request.GET.get("basis") in Basis.values:
+        qs = qs.filter(basis=request.GET["basis"])
+    if request.GET.get("user"):
+        qs = qs.filter(user__username=request.GET["user"])
+    if request.GET.get("person", "").isdigit() and len(request.GET["person"]) < 19:
+        qs = qs.filter(person_id=int(request.GET["person"]))
+    qs = qs.select_related("person", "user", "basis_case").order_by("-recorded_at", "-id")
+    page = Paginator(qs, 100).get_page(request.GET.get("page"))
+    shown = {e.person_id for e in page.object_list} | {e.basis_case_id for e in page.object_list if e.basis_case_id}
+    log_reads(request.user, ReadAction.LIST, Resident, sorted(shown))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "cases/decisions.html",
+        {
+            "page": page,
+            "source": source,
+            "sources": SourceKind.choices,
+            "bases": Basis.choices,
+            "query": query.urlencode(),
+        },
+    )
 
 
 @login_required

@@ -7,6 +7,7 @@ import datetime as dt
 
 from ninja import Router, Schema
 
+from cases.choices import basis_label
 from core.audit import log_reads
 from core.choices import ReadAction
 from core.scoping import get_scoped_or_404
@@ -59,6 +60,8 @@ class ReasonOut(Schema):
     label: str
     since: str
     detail: str
+    basis: str = ""  # a category reason's legal basis (issue #11), e.g. lab_report, contact_of_case
+    basis_label: str = ""
 
 
 class CodeChangeOut(Schema):
@@ -111,7 +114,12 @@ def person_code(request, person_id: int):
         "colour_label": str(Colour(code.colour).label),
         "since": code.since,
         "computed_at": code.computed_at,
-        "reasons": [reason | {"label": reason_label(reason["rule"])} for reason in code.reasons],
+        "reasons": [
+            reason
+            | {"label": reason_label(reason["rule"])}
+            | ({"basis_label": basis_label(reason["basis"])} if reason.get("basis") else {})
+            for reason in code.reasons
+        ],
         "history": [
             {"at": c.at, "from_colour": c.from_colour, "to_colour": c.to_colour, "cause": c.cause} for c in history
         ],

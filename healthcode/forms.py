@@ -90,6 +90,12 @@ class TravelAreaForm(forms.ModelForm):
             self.fields[name].input_formats = DATETIME_FORMATS
         self.fields["valid_from"].initial = lambda: timezone.localtime().replace(second=0, microsecond=0)
         self.fields["area_code"].help_text = _("A 6-digit county code covers all its streets.")
+        # issue #11: an area colours every arrival from it, so it names the notice it comes from
+        self.fields["source"].required = True
+        self.fields["source"].help_text = _("The published notice this area comes from.")
+        self.fields["source"].error_messages["required"] = _(
+            "Name the published notice this area comes from: it is why arrivals' codes change colour."
+        )
 
     def clean_area_code(self) -> str:
         code = self.cleaned_data["area_code"].strip()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.template.loader import render_to_string
 from django.utils.dateparse import parse_datetime
 
-from cases.choices import CaseState, PlacementKind
+from cases.choices import CaseState, PlacementKind, basis_label
 from healthcode.choices import CATEGORY_RULES, HEX, AppealStatus, Colour, Rule
 from healthcode.models import Appeal, ColourChange, HealthCode
 from healthcode.services import reason_label
@@ -25,6 +25,7 @@ class ShownReason:
     since: dt.datetime | None
     detail: str
     category: bool
+    basis: str = ""  # the legal basis of a category reason, in words (issue #11)
 
 
 def _detail(rule: str, detail: str) -> str:
@@ -37,7 +38,7 @@ def _detail(rule: str, detail: str) -> str:
 
 
 def shown_reasons(reasons: list[dict] | None) -> list[ShownReason]:
-    """Stored reasons ``[{rule, since, detail}]`` with their labels, ready for a template."""
+    """Stored reasons ``[{rule, since, detail[, basis]}]`` with their labels, ready for a template."""
     return [
         ShownReason(
             rule=reason.get("rule", ""),
@@ -45,6 +46,7 @@ def shown_reasons(reasons: list[dict] | None) -> list[ShownReason]:
             since=parse_datetime(reason.get("since") or ""),
             detail=_detail(reason.get("rule", ""), reason.get("detail") or ""),
             category=reason.get("rule") in CATEGORY_RULES,
+            basis=basis_label(reason["basis"]) if reason.get("basis") else "",
         )
         for reason in reasons or []
     ]

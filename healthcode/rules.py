@@ -26,9 +26,13 @@ class Reason:
     rule: str
     since: dt.datetime
     detail: str = ""
+    basis: str = ""  # category reasons: the legal basis of the category (cases.choices.Basis)
 
     def as_json(self) -> dict:
-        return {"rule": self.rule, "since": self.since.isoformat(timespec="seconds"), "detail": self.detail}
+        found = {"rule": self.rule, "since": self.since.isoformat(timespec="seconds"), "detail": self.detail}
+        if self.basis:
+            found["basis"] = self.basis
+        return found
 
 
 # A source answers: which reasons hold at ``now`` under ``rules`` for people in ``only`` (None: all).
@@ -53,16 +57,18 @@ _CENTRAL_PLACEMENTS = {kind for kind in PlacementKind.values if kind != Placemen
 
 def category_reasons(now: dt.datetime, rules: Policy, only: Sequence[int] | None) -> Iterable[Reason]:
     """domain.md §6: red for confirmed or suspected or under central isolation/quarantine; the
-    category's own rule while its episode is open (not released, discharged, excluded, died)."""
+    category's own rule while its episode is open (not released, discharged, excluded, died). Each
+    carries the legal basis the category was recorded with (issue #11), which the resident sees."""
     from cases.models import PersonStatus
 
     rows = _only(PersonStatus.objects.exclude(state__in=CLOSED_STATES), only).values_list(
-        "person_id", "category", "state", "since", "isolated_at", "placement_kind", "placement_name"
+        "person_id", "category", "state", "since", "isolated_at", "placement_kind", "placement_name", "basis"
     )
-    for person_id, category, state, since, isolated_at, placement_kind, placement_name in rows:
-        yield Reason(person_id, _CATEGORY_RULE[category], since, state)
+    for person_id, category, state, since, isolated_at, placement_kind, placement_name, basis in rows:
+        yield Reason(person_id, _CATEGORY_RULE[category], since, state, basis)
         if state == CaseState.PLACED and placement_kind in _CENTRAL_PLACEMENTS:
-            yield Reason(person_id, Rule.CENTRAL_ISOLATION, isolated_at or since, placement_name or placement_kind)
+            place = placement_name or placement_kind
+            yield Reason(person_id, Rule.CENTRAL_ISOLATION, isolated_at or since, place, basis)
 
 
 def travel_reasons(now: dt.datetime, rules: Policy, only: Sequence[int] | None) -> Iterable[Reason]:

@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from campaigns.services import notices_for
+from cases.choices import basis_label
 from core.middleware import client_ip
 from core.policy import policy
 from healthcode.choices import HEX, AppealStatus, Colour, Rule
@@ -135,6 +136,9 @@ def _reasons(code) -> list[dict]:
             shown = _("from %(area)s") % {"area": detail}
         elif rule == Rule.DECLARED_SYMPTOMS and detail:
             shown = _("declared %(temperature)s °C") % {"temperature": detail}
+        elif reason.get("basis"):
+            # issue #11: a category reason names its legal basis, never the member of staff
+            shown = _("basis: %(basis)s") % {"basis": basis_label(reason["basis"])}
         else:
             shown = ""  # other details are internal codes (case states, task numbers)
         rows.append({"rule": rule, "label": reason_label(rule), "since": _since(reason.get("since")), "detail": shown})

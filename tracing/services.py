@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.choices import Category, SourceKind
+from cases.choices import Basis, Category, SourceKind
 from cases.models import PersonStatus
 from core.policy import policy
 from people.identity import mask_id_number
@@ -307,6 +307,8 @@ def _identify_contacts(containment: Containment, user) -> None:
             source_ref_prefix=f"containment:{containment.pk}:{degree}",
             note=notes[degree],
             user=user,
+            basis=Basis.CONTACT_OF_CASE,  # issue #11: the containment's case, recorded, is named
+            basis_case=containment.case,
         )
     _open_contact_lists(containment)
 

@@ -156,6 +156,7 @@ def test_the_cdc_confirms_a_case_on_its_record(market_day, city, live_server, ch
     page.goto(f"{live_server.url}/people/residents/{a.pk}/")
     page.click(f"main a[href='/cases/people/{a.pk}/']")
     page.select_option("#identify select[name=category]", "confirmed")
+    page.select_option("#identify select[name=basis]", "lab_report")
     page.fill("#identify input[name=note]", "疾控中心核酸复核阳性")
     page.screenshot(path=str(screenshots / "1-confirm.png"), full_page=True)
     page.click("#identify button[type=submit]")

@@ -127,8 +127,25 @@ def test_conflict_resolution(person):
 
 def test_accepting_a_conflict_applies_it(person):
     now = timezone.now()
-    do_apply(Report(person=person, state="identified", category="asymptomatic", at=now, source_kind="feed"))
-    do_apply(Report(person=person, state="excluded", at=now + dt.timedelta(hours=1), source_kind="feed"))
+    do_apply(
+        Report(
+            person=person,
+            state="identified",
+            category="asymptomatic",
+            at=now,
+            source_kind="feed",
+            source_ref="lab_results:S1",
+        )
+    )
+    do_apply(
+        Report(
+            person=person,
+            state="excluded",
+            at=now + dt.timedelta(hours=1),
+            source_kind="feed",
+            source_ref="case_reports:X3",
+        )
+    )
     do_resolve_conflict(CategoryConflict.objects.get(person=person), accept=True, user=None, note="retest negative")
     assert PersonStatus.objects.get(person=person).state == "excluded"
 
@@ -183,14 +200,27 @@ def test_staff_confirm_a_case_on_its_record_with_a_reason(
     client.force_login(cdc)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     record = client.get(f"/cases/people/{person.pk}/").content.decode()
-    assert "Put into a category" in record
-    refused = client.post(f"/cases/people/{person.pk}/identify/", {"category": "confirmed", "note": " "}, follow=True)
+    assert "Put into a category" in record and 'name="basis"' in record
+    refused = client.post(
+        f"/cases/people/{person.pk}/identify/",
+        {"category": "confirmed", "basis": "lab_report", "note": " "},
+        follow=True,
+    )
     assert "Say why" in refused.content.decode() and not PersonStatus.objects.filter(person=person).exists()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/cases/people/{person.pk}/identify/", {"category": "confirmed", "note": "PCR positive, CDC lab"})
+        client.post(
+            f"/cases/people/{person.pk}/identify/",
+            {"category": "confirmed", "basis": "lab_report", "note": "PCR positive, CDC lab"},
+        )
     status = PersonStatus.objects.get(person=person)
-    assert (status.category, status.state) == ("confirmed", "identified")
-    assert status.person.category_events.get().note == "PCR positive, CDC lab"
+    assert (status.category, status.state, status.basis) == ("confirmed", "identified", "lab_report")
+    event = status.person.category_events.get()
+    assert (event.note, event.basis, event.user, event.source_kind) == (
+        "PCR positive, CDC lab",
+        "lab_report",
+        cdc,
+        "staff",
+    )
     assert Containment.objects.filter(case=person).exists()
     client.force_login(cadre)
     assert client.post(f"/cases/people/{person.pk}/identify/", {"category": "fever", "note": "x"}).status_code == 403

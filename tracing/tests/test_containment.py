@@ -82,6 +82,12 @@ def test_a_confirmed_case_starts_its_containment(outbreak, city):
     b = city.residents[outbreak["b"]]
     assert PersonStatus.objects.get(person=b).category == "close_contact"
     assert PersonStatus.objects.get(person__id_number=outbreak["c"]).category == "secondary_contact"
+    # issue #11: each carries its source (the containment) and its basis, naming the recorded case
+    for contact in (b, city.residents[outbreak["c"]]):
+        event = contact.category_events.get(to_state="identified")
+        assert event.source_kind == "tracing" and event.source_ref.startswith(f"containment:{containment.pk}:")
+        assert (event.basis, event.basis_case_id) == ("contact_of_case", containment.case_id)
+        assert PersonStatus.objects.get(person=contact).basis == "contact_of_case"
     b_lists = [
         t
         for t in Task.objects.filter(source=f"containment:{containment.pk}", subject_compound=b.compound)
