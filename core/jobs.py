@@ -207,6 +207,14 @@ def enqueue(name: str, user=None, **arguments: Any):
     return record
 
 
+@job("core.prune_login_attempts")
+def prune_login_attempts() -> int:
+    """Daily: sign-in attempts past their retention (policy ``login_attempts_keep_days``) go."""
+    from core.login import prune_attempts
+
+    return prune_attempts()
+
+
 def every(minutes: int, name: str) -> None:
     """Run job ``name`` every ``minutes`` minutes from the consumer (recorded like any other job).
 

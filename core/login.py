@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import LoginAttempt, TotpDevice
-from core.policy import recent_policy
+from core.policy import policy, recent_policy
 
 
 @dataclass(frozen=True)
@@ -112,3 +112,12 @@ class StaffLoginForm(AuthenticationForm):
                 params={"minutes": self.locked.minutes_left},
             )
         return super().clean()
+
+
+def prune_attempts(now: dt.datetime | None = None) -> int:
+    """Delete sign-in attempts older than policy's ``login_attempts_keep_days``: they hold
+    addresses and user names, kept as long as the law asks and no longer."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=policy(now).login_attempts_keep_days)
+    deleted, _ = LoginAttempt.objects.filter(at__lt=cutoff).delete()
+    return deleted

@@ -266,6 +266,11 @@ DEFAULTS: dict[str, PolicyItem] = {
     "login_lockout_minutes": PolicyItem(
         15, _("Minutes an account or address stays locked after too many failures"), "Linli default"
     ),
+    "login_attempts_keep_days": PolicyItem(
+        180,
+        _("Days sign-in attempts are kept before they are deleted"),
+        "Cybersecurity Law of the PRC art. 21(3): network logs kept at least six months",
+    ),
     "ewarn_episode_gap_days": PolicyItem(
         7, _("Days without an alarm after which a new alarm opens a new alert"), "Linli default"
     ),
