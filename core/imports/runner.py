@@ -2,7 +2,8 @@
 
 contracts.md, Common rules. The whole load runs in one transaction: a file that cannot be read
 changes nothing, and a crash part-way leaves the database as it was (the batch row, written
-outside that transaction, says the import failed and why).
+outside that transaction, says the import failed and why; when the process itself died, the next
+import marks it failed, see liveness.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -23,7 +27,7 @@ from django.utils import timezone
 
 from core.audit import acting_as
 from core.choices import ImportStatus, RejectStatus
-from core.imports import errors
+from core.imports import errors, liveness
 from core.imports.kinds import (
     AFTER_IMPORT_HOOKS,
     CITYWIDE,
@@ -237,15 +241,18 @@ def table_from_rows(rows: list[dict]) -> RawTable:
 
 
 def _run(kind_name: str, read, *, filename: str, sha: str, size: int, user, source: str, chunks=None) -> ImportBatch:
-    batch = ImportBatch.objects.create(
-        kind=kind_name,
-        filename=filename[:255],
-        sha256=sha,
-        size_bytes=size,
-        user=user if getattr(user, "is_authenticated", False) else None,
-        source=source,
-        status=ImportStatus.RUNNING,
-    )
+    liveness.mark_abandoned()  # earlier runs whose process died are no longer 'running'
+    with transaction.atomic():  # the row and its lock together: no one sees it running unlocked
+        batch = ImportBatch.objects.create(
+            kind=kind_name,
+            filename=filename[:255],
+            sha256=sha,
+            size_bytes=size,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            source=source,
+            status=ImportStatus.RUNNING,
+        )
+        liveness.hold(batch.pk)
     try:
         kind = resolve_kind(kind_name)
         scope = _importer_scope(kind, user)
@@ -274,6 +281,8 @@ def _run(kind_name: str, read, *, filename: str, sha: str, size: int, user, sour
             batch.status = ImportStatus.DONE
             batch.finished_at = timezone.now()
             batch.save()
+            _pause_for_tests("before_commit")
+        _count_rows(kind.name, batch)
     except errors.ImportFileError as exc:
         _fail(batch, str(exc))
         raise
@@ -281,10 +290,33 @@ def _run(kind_name: str, read, *, filename: str, sha: str, size: int, user, sour
         log.exception("import %s failed", batch.pk)
         _fail(batch, f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        liveness.release(batch.pk)
     return batch
 
 
+def _pause_for_tests(stage: str) -> None:
+    """For the fault tests (core/tests/test_fault_import.py) only: ``LINLI_IMPORT_PAUSE_AT=stage:seconds``
+    makes the import say so on stderr and sleep at that stage, so that a test can kill it there.
+    Unset, as everywhere else, it costs one environment lookup. Stages: ``before_commit`` (every row
+    written and the batch marked done, the transaction not yet committed)."""
+    for item in os.environ.get("LINLI_IMPORT_PAUSE_AT", "").split(","):
+        name, _, seconds = item.partition(":")
+        if name.strip() == stage:
+            sys.stderr.write(f"linli: import paused at {stage} (LINLI_IMPORT_PAUSE_AT)\n")
+            sys.stderr.flush()
+            time.sleep(float(seconds or 0))
+
+
 BULK_WORK_MEM = "256MB"
+
+
+def _count_rows(kind_name: str, batch: ImportBatch) -> None:
+    from core.metrics import IMPORT_ROWS
+
+    for outcome in ("inserted", "updated", "unchanged"):
+        IMPORT_ROWS.labels(kind_name, outcome).inc(getattr(batch, outcome) or 0)
+    IMPORT_ROWS.labels(kind_name, "rejected").inc(sum((batch.rejected or {}).values()))
 
 
 def _bulk_session() -> None:
