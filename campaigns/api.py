@@ -19,7 +19,7 @@ from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
 from campaigns import coverage
-from campaigns.models import Campaign
+from campaigns.views import visible_campaigns
 from campaigns.views_site import close_tube, site_info, site_or_404, swab, swab_problem, tube_info, tube_or_404
 
 router = Router(tags=["campaigns"])
@@ -147,7 +147,8 @@ def _row(counts: coverage.Counts) -> dict:
 def campaign_coverage(request, campaign_code: str, query: Query[CoverageQuery]):
     """Rows per ``level`` (district … building), optionally inside one area
     (``within_level=community&within=<id>``); only the buildings of the caller's jurisdiction count."""
-    campaign = get_object_or_404(Campaign, code=campaign_code)
+    # the campaign pages' rule: a campaign outside the caller's jurisdiction answers 404
+    campaign = get_object_or_404(visible_campaigns(request.user), code=campaign_code)
     levels = coverage.LEVEL_COLUMNS
     if query.level not in levels:
         raise HttpError(400, f"level must be one of {', '.join(levels)}")

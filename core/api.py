@@ -71,6 +71,14 @@ def me(request):
     }
 
 
+# Declared before POST /imports/{kind}, with an int converter: Django tries the patterns in order,
+# and "imports/<kind>" (POST only) would otherwise answer every GET of a batch with 405.
+@router.get("/imports/{int:batch_id}", response=SummaryOut)
+def import_summary(request, batch_id: int):
+    _require(request, "core.run_imports")
+    return get_object_or_404(_visible(request), pk=batch_id).summary()
+
+
 @router.post("/imports/{kind}", response={200: SummaryOut, 400: dict})
 def upload(request, kind: str, file: UploadedFile = File(...)):
     """Import a CSV/XLSX file of one kind; same rules and summary as ``linli import``."""
@@ -95,12 +103,6 @@ def push_records(request, kind: str, records: list[dict]):
     except ImportFileError as exc:
         return 400, {"error": str(exc)}
     return batch.summary()
-
-
-@router.get("/imports/{batch_id}", response=SummaryOut)
-def import_summary(request, batch_id: int):
-    _require(request, "core.run_imports")
-    return get_object_or_404(_visible(request), pk=batch_id).summary()
 
 
 @router.get("/imports/{batch_id}/rejects", response=list[RejectOut])
