@@ -83,6 +83,20 @@ def linli(env: dict[str, str], *args: str, timeout: float = 300, check: bool = T
     )
 
 
+def python(env: dict[str, str], script: str, timeout: float = 120) -> str:
+    """Run ``script`` with Django set up by the script itself, in a fresh interpreter of this
+    checkout against ``env``'s database; its standard output."""
+    return subprocess.run(  # noqa: S603 - this checkout's interpreter, our script
+        [str(ROOT / ".venv" / "bin" / "python"), "-c", script],
+        env=env | {"DJANGO_SETTINGS_MODULE": "linli.settings", "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=timeout,
+        cwd=ROOT,
+    ).stdout.strip()
+
+
 def clean_environment(**overrides: str) -> dict[str, str]:
     """This process's environment without Linli's own variables (the test run's database, home and
     settings must not leak into a server under test), plus ``overrides``."""

@@ -34,6 +34,7 @@ from tests_support.servers import (
     post_json,
     postgres_bin,
     process,
+    python,
     stop_group,
     wait_until_ready,
 )
@@ -112,17 +113,8 @@ def stack(tmp_path_factory):
         linli(env, "collectstatic", "--noinput")
         accepted = linli(env, "serve", "--check")
         assert "configuration OK" in accepted.stdout and "warning: LINLI_SECURE_COOKIES" in accepted.stderr
-        import subprocess
-
-        made = subprocess.run(  # noqa: S603 - this interpreter, our script
-            [str(Path(env["PYTHONPATH"]) / ".venv/bin/python"), "-c", SETUP],
-            env=env | {"DJANGO_SETTINGS_MODULE": "linli.settings"},
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=300,
-        )
-        facts = json.loads(made.stdout.strip().splitlines()[-1])
+        made = python(env, SETUP, timeout=300)
+        facts = json.loads(made.splitlines()[-1])
         log = folder / "serve.log"
         with process(env, "serve", "--port", str(port), "--workers", "2", "--threads", "8", log=log) as server:
             base = f"http://127.0.0.1:{port}"
@@ -220,16 +212,7 @@ def _job(env: dict, job_id: str) -> dict:
         "print(json.dumps({'status': j.status, 'attempts': j.attempts, "
         "'marks': CanaryMark.objects.filter(marker=j.arguments['marker']).count()}))"
     )
-    import subprocess
-
-    out = subprocess.run(  # noqa: S603 - this interpreter, our script
-        [str(Path(env["PYTHONPATH"]) / ".venv/bin/python"), "-c", script],
-        env=env | {"DJANGO_SETTINGS_MODULE": "linli.settings"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(python(env, script).splitlines()[-1])
 
 
 def test_database_restart_under_write_load_loses_no_accepted_write(stack):
@@ -290,21 +273,12 @@ def test_database_restart_under_write_load_loses_no_accepted_write(stack):
 
 
 def _stored_client_ids(env: dict, gate: str) -> set[str]:
-    import subprocess
-
     script = (
         "import django; django.setup(); from gates.models import GateCheck; "
         f"print('\\n'.join(str(c) for c in GateCheck.objects.filter(gate__code={gate!r})"
         ".values_list('client_id', flat=True)))"
     )
-    out = subprocess.run(  # noqa: S603 - this interpreter, our script
-        [str(Path(env["PYTHONPATH"]) / ".venv/bin/python"), "-c", script],
-        env=env | {"DJANGO_SETTINGS_MODULE": "linli.settings"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return set(out.stdout.split())
+    return set(python(env, script).split())
 
 
 def test_server_stops_cleanly(stack):
