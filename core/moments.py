@@ -19,11 +19,15 @@ def parse_moment(value: str | None) -> dt.datetime:
 
 
 def local_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[first 00:00, last+1 00:00) in the city's time zone, for index-friendly timestamp filters."""
+    """[first 00:00, last+1 00:00) in the city's time zone, for index-friendly timestamp filters.
+
+    Given in UTC: raw SQL on SQLite compares the stored UTC text with the parameter's text, and a
+    bound written as ``…00:00:00+08:00`` would sort after the evening before it (between midnight
+    and 08:00 in Wuhan, today's records were counted as yesterday's)."""
     tz = timezone.get_current_timezone()
     return (
-        dt.datetime.combine(first, dt.time(), tzinfo=tz),
-        dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz),
+        dt.datetime.combine(first, dt.time(), tzinfo=tz).astimezone(dt.UTC),
+        dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.UTC),
     )
 
 
