@@ -178,3 +178,13 @@ def wait_until_ready(base: str, timeout: float = 90) -> dict:
             last = error
         time.sleep(0.3)
     raise TimeoutError(f"{base} not ready: {last!r}")
+
+
+def free_template(admin, database: str) -> None:
+    """End the other sessions of ``database`` so that it can be a CREATE DATABASE … TEMPLATE:
+    connections left by threads of earlier tests in this process (whose threads are gone) would
+    otherwise refuse the copy. ``admin`` is a psycopg connection to another database."""
+    admin.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        [database],
+    )

@@ -28,6 +28,7 @@ from django.db import connection, connections
 
 from core import backup
 from people.models import Resident
+from tests_support.servers import free_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKED_TABLES = ("people_resident", "geo_division", "auth_user", "healthcode_signingkey", "core_importbatch")
@@ -280,6 +281,7 @@ def test_postgresql_backup_and_restore(city, tmp_path, settings):
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         for name in (scratch, fresh_db):
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        free_template(admin, config["NAME"])
         admin.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(scratch), sql.Identifier(config["NAME"]))
         )

@@ -61,6 +61,7 @@ from core.choices import ImportStatus
 from core.imports import liveness
 from core.models import ImportBatch
 from tests_support.city import valid_id
+from tests_support.servers import free_template
 
 ROOT = Path(__file__).resolve().parents[2]
 RESIDENTS = 30_000
@@ -293,6 +294,7 @@ class PostgresVendor(Vendor):
             con.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
             deadline = time.monotonic() + 30
             while True:  # the template must have no other session; a closing one may linger briefly
+                free_template(con, template)
                 try:
                     con.execute(
                         sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
