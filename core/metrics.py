@@ -21,7 +21,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -49,12 +49,20 @@ IMPORT_ROWS = Counter("linli_import_rows", "Rows of imported files, by kind and 
 class JobQueueCollector:
     """Jobs by status from the database at scrape time: a queue that stops draining shows here."""
 
+    def describe(self):
+        """What it yields, without a query (registering would otherwise call collect at import)."""
+        return [self._family()]
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily("linli_jobs_by_status", "Background jobs recorded, by status", labels=["status"])
+
     def collect(self):
         from django.db.models import Count
 
         from core.models import Job
 
-        family = GaugeMetricFamily("linli_jobs_by_status", "Background jobs recorded, by status", labels=["status"])
+        family = self._family()
         try:
             counts = dict(Job.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
         except Exception:  # a scrape during a database outage still returns the request metrics
@@ -64,17 +72,17 @@ class JobQueueCollector:
         yield family
 
 
+REGISTRY.register(JobQueueCollector())
+
+
 def _registry() -> CollectorRegistry:
-    registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+    """Every worker's files summed under ``linli serve``; this process's own registry otherwise."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    from prometheus_client import multiprocess
 
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        from prometheus_client import REGISTRY
-
-        for collector in list(REGISTRY._collector_to_names):  # this process's own metrics
-            registry.register(collector)
+    registry = CollectorRegistry()  # per scrape, as multiprocess mode asks
+    multiprocess.MultiProcessCollector(registry)
     registry.register(JobQueueCollector())
     return registry
 
